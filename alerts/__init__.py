@@ -1,0 +1,1 @@
+"""Alert producers: detectors that turn device streams into alarms for staff."""

@@ -1,0 +1,218 @@
+"""The delivery worker: drains the outbox (``alerts.outbox``) and sends each notification.
+
+Each notification is leased (committed), sent, and its result committed on its own, so one
+slow or failing receiver neither holds a transaction open nor delays the outcome of the
+others. Run any number of workers against one database.
+
+Channels:
+
+- ``webhook``: an HTTP POST of the canonical JSON payload (sorted keys, no spaces, UTF-8) with
+  ``X-Anxin-Signature: sha256=<hex HMAC-SHA256 of the body with the shared secret>``,
+  ``X-Anxin-Idempotency-Key`` (the same on every retry, so a receiver can drop repeats) and
+  ``Content-Type: application/json``. Any 2xx is delivered; redirects are not followed (a POST
+  must not silently turn into a GET elsewhere). Sent with the standard library rather than
+  Apprise: Apprise's ``json://`` cannot sign the body.
+- ``email``: through Apprise, with the operator's SMTP server from ``smtp_url`` (an Apprise
+  ``mailto://`` or ``mailtos://`` URL; ``to=`` is added per recipient).
+- ``apprise``: DingTalk, WeCom, Feishu, SMS gateways and the rest, through Apprise with the
+  recipient's own URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import apprise
+import psycopg
+from apprise.logger import NotifyLogEntry
+
+from alerts.outbox import Notification, RetryPolicy, claim_due, mark_delivered, mark_failed
+
+logger = logging.getLogger(__name__)
+
+_SEVERITY_NAMES = {1: "INFO", 2: "WARNING", 3: "ALARM", 4: "CRITICAL"}
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """What a worker needs. ``lease_s`` must outlast sending a whole claimed batch, or another
+    worker would re-claim rows this one is still sending (harmless, thanks to the idempotency
+    key, but a duplicate message to a person)."""
+
+    database_url: str
+    webhook_secret: str
+    smtp_url: str = ""
+    batch: int = 10
+    poll_s: float = 0.5
+    timeout_s: float = 5.0
+    lease_s: float = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        if not self.webhook_secret:
+            raise ValueError("webhook_secret is empty: receivers could not verify webhooks")
+        if self.lease_s <= self.batch * self.timeout_s * 2:
+            raise ValueError("lease_s must exceed twice batch * timeout_s")
+
+
+def to_json_bytes(payload: dict[str, Any]) -> bytes:
+    """The exact bytes that are signed and sent: canonical, so a receiver can re-serialise."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def message_text(payload: dict[str, Any]) -> tuple[str, str]:
+    """Title and body for people (e-mail, IM): what, where, since when, which alarm."""
+    alarm = payload["alarm"]
+    severity = _SEVERITY_NAMES.get(alarm["severity"], str(alarm["severity"]))
+    title = f"[Anxin {severity}] {alarm['title']}"
+    body = "\n".join(
+        [
+            alarm["title"],
+            f"Site: {alarm['site']['name']} ({alarm['site']['uid']})",
+            f"Kind: {alarm['kind']}, severity {severity}",
+            f"Subject: {alarm['subject']['kind']} {alarm['subject']['id']}",
+            f"Since: {alarm['first_seen_at']}",
+            f"Alarm id: {alarm['id']}",
+        ]
+    )
+    return title, body
+
+
+class DeliveryWorker:
+    """Claims due notifications, sends them and records the outcome."""
+
+    def __init__(self, config: DeliveryConfig) -> None:
+        self.config = config
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self.config.database_url, connect_timeout=5)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def run_once(self) -> int:
+        """Deliver one batch of due notifications; returns how many were attempted."""
+        conn = self._connection()
+        claimed = claim_due(conn=conn, limit=self.config.batch, lease_s=self.config.lease_s)
+        conn.commit()
+        for notification in claimed:
+            started = time.monotonic()
+            error = self.send(notification)
+            duration_ms = int((time.monotonic() - started) * 1000)
+            if error is None:
+                mark_delivered(conn=conn, notification=notification, duration_ms=duration_ms)
+            else:
+                logger.warning(
+                    "notification %d (%s) attempt %d failed: %s",
+                    notification.id,
+                    notification.channel,
+                    notification.attempts,
+                    error,
+                )
+                mark_failed(
+                    conn=conn,
+                    notification=notification,
+                    error=error,
+                    duration_ms=duration_ms,
+                    policy=self.config.retry,
+                )
+            conn.commit()
+        return len(claimed)
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until ``stop`` is set: a full batch is followed at once by the next, an idle
+        worker sleeps ``poll_s``. A database outage is logged and retried, not fatal."""
+        while not stop.is_set():
+            try:
+                busy = self.run_once() >= self.config.batch
+            except psycopg.Error:
+                logger.exception("delivery worker: database error; retrying")
+                self.close()
+                busy = False
+            if not busy:
+                stop.wait(self.config.poll_s)
+        self.close()
+
+    def send(self, notification: Notification) -> str | None:
+        """Send one notification; ``None`` on success, else why it failed."""
+        try:
+            if notification.channel == "webhook":
+                return self._webhook(notification)
+            if notification.channel == "email":
+                if not self.config.smtp_url:
+                    return "email channel but no smtp_url configured"
+                joiner = "&" if "?" in self.config.smtp_url else "?"
+                url = f"{self.config.smtp_url}{joiner}to={quote(notification.target, safe='@')}"
+                return self._apprise(url, notification)
+            if notification.channel == "apprise":
+                return self._apprise(notification.target, notification)
+        except Exception as exc:  # any failure of a channel is a failed attempt
+            return f"{type(exc).__name__}: {exc}"
+        return f"unknown channel {notification.channel!r}"
+
+    def _webhook(self, notification: Notification) -> str | None:
+        body = to_json_bytes(notification.payload)
+        request = urllib.request.Request(
+            notification.target,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "X-Anxin-Signature": sign(body, self.config.webhook_secret),
+                "X-Anxin-Idempotency-Key": notification.idempotency_key,
+                "User-Agent": "anxin-delivery/1",
+            },
+        )
+        try:
+            with _OPENER.open(request, timeout=self.config.timeout_s) as response:
+                status = int(response.status)
+        except urllib.error.HTTPError as exc:
+            return f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None if 200 <= status < 300 else f"HTTP {status}"
+
+    def _apprise(self, url: str, notification: Notification) -> str | None:
+        sender = apprise.Apprise()
+        if not sender.add(url):
+            return f"invalid Apprise URL for channel {notification.channel}"
+        title, body = message_text(notification.payload)
+        problems: list[str] = []
+
+        def keep(entry: NotifyLogEntry, _plugin: object) -> None:
+            if entry.level in ("WARNING", "ERROR", "CRITICAL"):
+                problems.append(entry.message)
+
+        result = sender.notify(
+            body=body, title=title, timeout=self.config.timeout_s, log_callback=keep
+        )
+        if result:
+            return None
+        return f"Apprise: {result.status.name}" + (f": {problems[-1]}" if problems else "")

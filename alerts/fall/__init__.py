@@ -1,0 +1,1 @@
+"""Fall detection: on-device impact trigger plus a server-side classifier of impact windows."""

@@ -1,0 +1,224 @@
+"""`anxin fall ...`: train the fall classifier and evaluate the whole detector on recordings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from alerts.fall.dataset import FallDataError, TrialSet, load_trials
+from alerts.fall.evaluate import (
+    Evaluation,
+    cv_evaluation,
+    device_profile,
+    evaluate_loso,
+    evaluate_model,
+)
+from alerts.fall.model import DEFAULT_ARTIFACT, FallModel
+from alerts.fall.modelcard import render, write
+from alerts.fall.train import SENSITIVITY_FLOOR, THRESHOLD_DEVICES, train
+from anxin.errors import AnxinError
+
+app = typer.Typer(
+    help="Fall detection: train the wrist fall classifier and evaluate trigger + classifier "
+    "on recordings in the shared dataset layout.",
+    no_args_is_help=True,
+)
+
+out_console = Console()
+err_console = Console(stderr=True)
+
+DataArg = Annotated[
+    Path, typer.Argument(help="Dataset file (.npz) in the shared layout, see shared/datasets.")
+]
+FoldsOpt = Annotated[
+    int, typer.Option("--folds", help="Subject folds; the default 13 leaves one subject out.")
+]
+FloorOpt = Annotated[
+    float, typer.Option("--min-sensitivity", help="Trial sensitivity the threshold must keep.")
+]
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as bar:
+
+        def task(name: str, total: int) -> Callable[[int], None]:
+            task_id = bar.add_task(name, total=total)
+            return lambda step: bar.advance(task_id, step)
+
+        yield task
+
+
+def _load(data: Path) -> TrialSet:
+    trials = load_trials(data)
+    if len(trials) == 0:
+        raise FallDataError(f"{data} holds no trials")
+    return trials
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(code=1)
+
+
+@app.command("train")
+def train_command(
+    data: DataArg,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the model.")] = (
+        DEFAULT_ARTIFACT
+    ),
+    folds: FoldsOpt = 13,
+    card: Annotated[Path, typer.Option("--card", help="Where to write the model card.")] = Path(
+        "docs/fall-model.md"
+    ),
+    min_sensitivity: FloorOpt = SENSITIVITY_FLOOR,
+) -> None:
+    """Cross-validate across subjects, train on all, write the model and its model card."""
+    try:
+        trials = _load(data)
+        with _progress() as progress:
+            result = train(trials, folds, min_sensitivity, progress)
+            evaluations = [
+                cv_evaluation(trials, result.cv, profile, windows=result.windows[name])
+                for name, profile in THRESHOLD_DEVICES
+            ]
+        result.model.save(out)
+        write(card, render(trials, result, evaluations, str(data)))
+    except AnxinError as exc:
+        raise _fail(exc) from None
+    for ev in evaluations:
+        _print_summary(ev)
+    _print_folds(result.cv.fold_subjects, evaluations[0], result.cv.fold_thresholds.tolist())
+    out_console.print(f"model written to {out} (threshold {result.model.threshold:.3f})")
+    out_console.print(f"model card written to {card}")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    data: DataArg,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="End with one JSON line of the figures.")
+    ] = False,
+    loso: Annotated[
+        bool,
+        typer.Option("--loso", help="Retrain per fold so no subject is scored by its own model."),
+    ] = False,
+    rate: Annotated[
+        float | None, typer.Option("--rate", help="Simulate a bracelet sampling at HZ.")
+    ] = None,
+    range_g: Annotated[
+        float | None, typer.Option("--range-g", help="Simulate a bracelet clipping at ±G g.")
+    ] = None,
+    folds: FoldsOpt = 13,
+    model_path: Annotated[
+        Path | None, typer.Option("--model", help="Model file (default: the shipped one).")
+    ] = None,
+    min_sensitivity: FloorOpt = SENSITIVITY_FLOOR,
+) -> None:
+    """Run trigger, window and classifier over every trial and report trial-level figures."""
+    try:
+        trials = _load(data)
+        _check_device(trials, rate, range_g)
+        profile = device_profile(rate, range_g)
+        with _progress() as progress:
+            if loso:
+                ev = evaluate_loso(trials, folds, profile, min_sensitivity, progress)
+            else:
+                ev = evaluate_model(trials, FallModel.load(model_path), profile, progress)
+    except AnxinError as exc:
+        raise _fail(exc) from None
+    _print_summary(ev)
+    _print_activities(ev)
+    if as_json:
+        print(json.dumps(ev.summary(), sort_keys=True))
+
+
+def _check_device(trials: TrialSet, rate: float | None, range_g: float | None) -> None:
+    source_rate = float(trials.meta.get("nominal_rate_hz", 0) or 0)
+    if rate is not None and not 5.0 <= rate <= (source_rate or rate):
+        raise FallDataError(
+            f"--rate must be between 5 Hz and the recordings' {source_rate:g} Hz; got {rate:g}"
+        )
+    if range_g is not None and not 1.0 <= range_g <= 16.0:
+        raise FallDataError(f"--range-g must be between 1 and 16 g; got {range_g:g}")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{100 * value:.2f} %"
+
+
+def _print_summary(ev: Evaluation) -> None:
+    s = ev.summary()
+    table = Table(title=f"Fall detection, {ev.mode}, {ev.device}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    ms_mean, ms_p99 = s["score_ms_mean"], s["score_ms_p99"]
+    rows = (
+        ("trials", str(s["trials"])),
+        ("fall trials detected", f"{s['detected']} / {s['falls']}"),
+        ("sensitivity", _fmt(s["sensitivity"])),
+        ("daily-activity trials with a false alarm", f"{s['false_alarms']} / {s['adl']}"),
+        ("specificity", _fmt(s["specificity"])),
+        ("windows scored", str(s["windows"])),
+        ("threshold", _thresholds(s["threshold_min"], s["threshold_max"])),
+        ("ms per window, mean", "n/a" if ms_mean is None else f"{ms_mean:.2f}"),
+        ("ms per window, p99", "n/a" if ms_p99 is None else f"{ms_p99:.2f}"),
+    )
+    for name, value in rows:
+        table.add_row(name, value)
+    out_console.print(table)
+
+
+def _thresholds(low: float, high: float) -> str:
+    return f"{low:.3f}" if low == high else f"{low:.3f}-{high:.3f} (per fold)"
+
+
+def _print_activities(ev: Evaluation) -> None:
+    table = Table(title="Per activity (falls: detected; daily activities: false alarms)")
+    for column in ("activity", "kind", "trials", "alarms", "rate"):
+        numeric = column in ("trials", "alarms", "rate")
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in ev.per_activity():
+        table.add_row(row.activity, row.kind, str(row.trials), str(row.alarms), _fmt(row.rate))
+    out_console.print(table)
+
+
+def _print_folds(subjects: list[list[str]], ev: Evaluation, thresholds: list[float]) -> None:
+    table = Table(title="Leave-subjects-out folds (recordings as they are)")
+    for column in ("fold", "subjects", "falls", "sensitivity", "daily", "specificity", "threshold"):
+        table.add_column(column)
+    for k, names in enumerate(subjects):
+        mask = np.isin(ev.subject, names)
+        falls = mask & (ev.label == 1)
+        adls = mask & (ev.label == 0)
+        table.add_row(
+            str(k + 1),
+            ", ".join(names),
+            str(int(falls.sum())),
+            _fmt(ev.detected[falls].mean()) if falls.any() else "n/a",
+            str(int(adls.sum())),
+            _fmt(1 - ev.detected[adls].mean()) if adls.any() else "n/a",
+            f"{thresholds[k]:.3f}",
+        )
+    out_console.print(table)
+
+
+if __name__ == "__main__":
+    app()

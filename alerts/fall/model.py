@@ -1,0 +1,79 @@
+"""The server-side fall classifier: impact window in, fall probability and decision out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alerts.fall.features import FEATURE_NAMES, window_features
+from alerts.fall.trees import TreeEnsemble, TreeFormatError
+from alerts.fall.trigger import ImpactWindow
+from anxin.errors import AnxinError
+
+logger = logging.getLogger(__name__)
+
+ARTIFACT_FORMAT = "anxin-fall-model/1"
+DEFAULT_ARTIFACT = Path(__file__).parent / "artifacts" / "fall_model.json"
+
+
+class FallModelError(AnxinError):
+    """The model artifact is missing, damaged or made for other features."""
+
+
+@dataclass(frozen=True)
+class FallModel:
+    """Trees plus the decision threshold chosen in cross-validation, and how they were made."""
+
+    trees: TreeEnsemble
+    threshold: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> FallModel:
+        """Load an artifact (default: the one shipped in the package). JSON only, no pickle."""
+        path = DEFAULT_ARTIFACT if path is None else path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise FallModelError(
+                f"no fall model at {path}; train one with `anxin fall train DATA.npz --out {path}`"
+            ) from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FallModelError(f"{path} is not a readable fall model ({exc}); retrain") from exc
+        if not isinstance(data, dict) or data.get("format") != ARTIFACT_FORMAT:
+            raise FallModelError(f"{path} is not a {ARTIFACT_FORMAT} artifact; retrain it")
+        if tuple(data.get("feature_names", ())) != FEATURE_NAMES:
+            raise FallModelError(
+                f"{path} was trained on a different feature set than this code computes; "
+                "retrain it with `anxin fall train`"
+            )
+        try:
+            trees = TreeEnsemble.from_json(data["trees"], len(FEATURE_NAMES))
+            threshold = float(data["threshold"])
+        except (KeyError, TypeError, ValueError, TreeFormatError) as exc:
+            raise FallModelError(f"{path} is damaged ({exc}); retrain it") from exc
+        if not 0.0 < threshold < 1.0:
+            raise FallModelError(f"{path} has an invalid threshold {threshold}; retrain it")
+        return cls(trees=trees, threshold=threshold, info=dict(data.get("info", {})))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "format": ARTIFACT_FORMAT,
+            "feature_names": list(FEATURE_NAMES),
+            "threshold": self.threshold,
+            "info": self.info,
+            "trees": self.trees.to_json(),
+        }
+        path.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
+        logger.info("wrote fall model to %s", path)
+
+    def score(self, window: ImpactWindow) -> float:
+        """Probability that the window holds a fall."""
+        return float(self.trees.predict_proba(window_features(window))[0])
+
+    def is_fall(self, window: ImpactWindow) -> bool:
+        return self.score(window) >= self.threshold

@@ -1,0 +1,44 @@
+"""The shipped fall classifier applied to an ``impact`` reading from the wire."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alerts.fall.model import FallModel
+from alerts.fall.trigger import ImpactWindow
+from anxin import wire
+
+
+def impact_window(reading: wire.Impact) -> ImpactWindow:
+    """Rebuild the bracelet's window: sample times from ``t_ms`` or from the rate."""
+    acc = np.asarray(reading.acc, dtype=np.float64)
+    if reading.t_ms is not None:
+        t_s = np.asarray(reading.t_ms, dtype=np.float64) / 1000.0
+    else:
+        offsets = (
+            reading.start_ms + np.arange(acc.shape[0], dtype=np.float64) * 1000.0 / reading.rate_hz
+        )
+        t_s = offsets / 1000.0
+    index = int(np.argmin(np.abs(t_s)))
+    magnitude = np.linalg.norm(acc, axis=1)
+    return ImpactWindow(
+        t_s=t_s,
+        acc_g=acc,
+        impact_index=index,
+        impact_time_s=0.0,
+        peak_g=float(magnitude.max()),
+        complete=True,
+    )
+
+
+class ShippedFallScorer:
+    def __init__(self, model: FallModel) -> None:
+        self._model = model
+        self.threshold = model.threshold
+
+    @classmethod
+    def load(cls) -> ShippedFallScorer:
+        return cls(FallModel.load())
+
+    def score_impact(self, reading: wire.Impact) -> float | None:
+        return float(self._model.score(impact_window(reading)))

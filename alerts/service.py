@@ -1,0 +1,254 @@
+"""The alerts worker: readings from MQTT (its own session) → rules and fall model → alarms.
+
+Detection does not wait for storage: the worker subscribes itself, and raises alarms in the
+same transaction-then-acknowledge rhythm as ingest, so a crash neither loses a trigger nor
+leaves half an alarm. Time-based rules (offline devices, CO dose, no recovery after a fall) run
+on a ticker thread; one lock keeps the rule state consistent between the two threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import msgspec
+import psycopg
+
+from alerts.context import load_contexts
+from alerts.fall_watch import NoRecoveryWatch
+from alerts.models import AlarmKind, DeviceContext, Observation, Severity, Subject, Trigger
+from alerts.outbox import FIRST_TIER, enqueue_for_alarm
+from alerts.store import clear_alarm, raise_alarm
+from anxin import wire
+from anxin.consumer import BatchConsumer, ConsumerConfig, Message
+from anxin.db import connect
+from anxin.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SUBSCRIPTION = f"{wire.TOPIC_ROOT}/+/+/+"
+_CONTEXT_REFRESH_NS = 10_000_000_000
+
+
+class Engine(Protocol):
+    def register_device(self, ctx: DeviceContext, now_ms: int) -> None: ...
+    def observe(self, obs: Observation) -> list[Trigger]: ...
+    def tick(self, now_ms: int) -> list[Trigger]: ...
+
+
+class FallScorer(Protocol):
+    """Scores an impact reading; ``None`` when the window cannot be judged."""
+
+    threshold: float
+
+    def score_impact(self, reading: wire.Impact) -> float | None: ...
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def subject_of(ctx: DeviceContext) -> Subject:
+    """A bracelet's alarms are about its wearer; a sensor's about its room; else the device."""
+    if ctx.resident_id is not None:
+        return Subject("resident", ctx.resident_id)
+    if ctx.location_id is not None:
+        return Subject("location", ctx.location_id)
+    return Subject("device", ctx.device_id)
+
+
+class AlertsHandler:
+    def __init__(self, settings: Settings, engine: Engine, fall: FallScorer | None) -> None:
+        self._url = settings.database_url
+        self._engine = engine
+        self._fall = fall
+        self._watch = NoRecoveryWatch()
+        self._lock = threading.Lock()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._contexts: dict[str, DeviceContext] = {}
+        self._contexts_at = 0
+        self._operator_channels = settings.delivery_operator_channels
+        self._unstored: list[Trigger] = []
+        self.alarms_raised = 0
+
+    def open(self) -> None:
+        self._conn = connect(self._url)
+        self._refresh_contexts(self._conn)
+
+    def reset(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                pass
+        self._conn = None
+
+    def close(self) -> None:
+        self.reset()
+
+    def handle(self, batch: list[Message]) -> None:
+        if self._conn is None:
+            self.open()
+        conn = self._conn
+        assert conn is not None
+        if time.monotonic_ns() - self._contexts_at > _CONTEXT_REFRESH_NS or any(
+            _device_uid(m.topic) not in self._contexts for m in batch
+        ):
+            self._refresh_contexts(conn)
+        triggers: list[Trigger] = []
+        with self._lock:
+            for message in batch:
+                triggers.extend(self._detect(message))
+        self._store(conn, triggers)
+
+    def tick(self) -> None:
+        """Run the time-based rules; the ticker thread has its own connection."""
+        at = now_ms()
+        with self._lock:
+            triggers = self._unstored + self._engine.tick(at) + self._watch.tick(at)
+        self._unstored = []
+        if triggers:
+            try:
+                with connect(self._url) as conn:
+                    self._store(conn, triggers)
+            except psycopg.Error:
+                self._unstored = triggers  # the rules will not say it again: keep it for retry
+                raise
+
+    def _refresh_contexts(self, conn: psycopg.Connection[Any]) -> None:
+        contexts = load_contexts(conn=conn)
+        conn.commit()
+        at = now_ms()
+        with self._lock:
+            for uid, ctx in contexts.items():
+                if self._contexts.get(uid) != ctx:
+                    self._engine.register_device(ctx, at)
+            self._contexts = contexts
+        self._contexts_at = time.monotonic_ns()
+
+    def _detect(self, message: Message) -> list[Trigger]:
+        ctx = self._contexts.get(_device_uid(message.topic))
+        if ctx is None:
+            return []
+        readings = _decode(message)
+        triggers: list[Trigger] = []
+        for reading in readings:
+            obs = Observation(device=ctx, reading=reading, received_ms=now_ms())
+            self._watch.observe(obs)
+            triggers.extend(self._engine.observe(obs))
+            if isinstance(reading, wire.Impact) and self._fall is not None:
+                triggers.extend(self._judge_impact(ctx, reading))
+        return triggers
+
+    def _judge_impact(self, ctx: DeviceContext, reading: wire.Impact) -> list[Trigger]:
+        assert self._fall is not None
+        score = self._fall.score_impact(reading)
+        if score is None or score < self._fall.threshold:
+            logger.info("impact on %s not a fall (score %s)", ctx.device_uid, score)
+            return []
+        peak = max((x * x + y * y + z * z) ** 0.5 for x, y, z in reading.acc)
+        trigger = Trigger(
+            kind=AlarmKind.FALL,
+            severity=Severity.ALARM,
+            subject=subject_of(ctx),
+            site_uid=ctx.site_uid,
+            title=f"Fall detected ({ctx.resident_uid or ctx.device_uid})",
+            evidence={
+                "rule": "fall_classifier",
+                "score": round(score, 4),
+                "threshold": self._fall.threshold,
+                "peak_g": round(peak, 2),
+                "rate_hz": reading.rate_hz,
+                "range_g": reading.range_g,
+                "impact_ts": reading.ts,
+                "seq": reading.seq,
+            },
+            device_id=ctx.device_id,
+            at_ms=reading.ts,
+        )
+        self._watch.fall_confirmed(trigger, ctx.device_id)
+        return [trigger]
+
+    def _store(self, conn: psycopg.Connection[Any], triggers: Iterable[Trigger]) -> None:
+        for trigger in triggers:
+            if trigger.clear:
+                clear_alarm(conn=conn, trigger=trigger)
+            else:
+                result = raise_alarm(conn=conn, trigger=trigger)
+                if result.created:
+                    # in the alarm's own transaction: no alarm without a delivery record
+                    enqueue_for_alarm(
+                        conn=conn,
+                        alarm_id=result.alarm_id,
+                        tier=FIRST_TIER,
+                        operator_channels=self._operator_channels,
+                    )
+                    self.alarms_raised += 1
+                    logger.warning(
+                        "alarm %d %s (%s) at %s: %s",
+                        result.alarm_id,
+                        trigger.kind.value,
+                        trigger.severity.name,
+                        trigger.site_uid,
+                        trigger.title,
+                    )
+        conn.commit()
+
+
+def _device_uid(topic: str) -> str:
+    parts = topic.split("/")
+    return parts[3] if len(parts) == 5 else ""
+
+
+def _decode(message: Message) -> list[wire.Reading]:
+    """Valid readings only: ingest dead-letters the rest, detection just skips them."""
+    channel = message.topic.rsplit("/", 1)[-1]
+    try:
+        if channel == "reading":
+            return [wire.reading_decoder.decode(message.payload)]
+        if channel == "batch":
+            return list(wire.batch_decoder.decode(message.payload).readings)
+    except msgspec.DecodeError:
+        return []
+    return []
+
+
+class AlertsService:
+    """The consumer plus the ticker thread for time-based rules."""
+
+    def __init__(self, settings: Settings, engine: Engine, fall: FallScorer | None) -> None:
+        self.handler = AlertsHandler(settings, engine, fall)
+        config = ConsumerConfig(
+            name="alerts",
+            client_id=settings.alerts_client_id,
+            subscription=SUBSCRIPTION,
+            batch_rows=1000,
+            batch_wait_ms=settings.alerts_batch_wait_ms,
+            receive_maximum=settings.ingest_receive_maximum,
+        )
+        self._consumer = BatchConsumer(settings.mqtt, config, self.handler)
+        self._tick_s = settings.alerts_tick_s
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, name="alerts-tick", daemon=True)
+
+    def start(self) -> None:
+        self._consumer.start()
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._ticker.join(timeout=5)
+        self._consumer.stop()
+
+    def wait(self) -> None:
+        self._consumer.wait()
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(self._tick_s):
+            try:
+                self.handler.tick()
+            except psycopg.Error:
+                logger.exception("time-based rules could not store their alarms; next tick retries")

@@ -1,0 +1,128 @@
+"""One typed settings object for every Anxin service, read from ``ANXIN_*`` variables.
+
+Built once at start-up by the CLI and passed down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class MqttEndpoint:
+    """A broker address split out of ``ANXIN_MQTT_URL`` (``mqtt://user:pass@host:port``)."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+
+
+def parse_mqtt_url(url: str) -> MqttEndpoint:
+    """Split an ``mqtt://`` URL; the scheme is checked so that a typo is not silently ignored."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp"):
+        raise ValueError(f"ANXIN_MQTT_URL must start with mqtt:// (got {url!r})")
+    if not parts.hostname:
+        raise ValueError(f"ANXIN_MQTT_URL has no host (got {url!r})")
+    return MqttEndpoint(
+        host=parts.hostname,
+        port=parts.port or 1883,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class Settings(BaseSettings):
+    """Configuration of every service; each field is one ``ANXIN_<NAME>`` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="ANXIN_", extra="forbid", env_file=None)
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/anxin",
+        description="PostgreSQL/TimescaleDB connection string (libpq URL).",
+    )
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883", description="Broker URL: mqtt://user:pass@host:port."
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    ingest_client_id: str = Field(
+        default_factory=lambda: f"anxin-ingest-{socket.gethostname()}",
+        description="MQTT client id of this ingest worker; keep it stable across restarts so "
+        "the broker redelivers what was not yet acknowledged.",
+    )
+    ingest_share_group: str = Field(
+        "",
+        description="MQTT v5 shared-subscription group for running several ingest workers; "
+        "empty: one worker with a plain subscription (Mosquitto 2.0.11 loses messages sent to a "
+        "shared group across a broker restart: see docs/operations.md).",
+    )
+    ingest_batch_rows: int = Field(5000, ge=1, description="Rows that trigger a flush.")
+    ingest_batch_wait_ms: int = Field(
+        50, ge=1, le=1000, description="Longest time a reading waits for its batch to fill."
+    )
+    ingest_receive_maximum: int = Field(
+        20000,
+        ge=10,
+        le=65535,
+        description="MQTT v5 Receive Maximum: unacknowledged messages the broker may have in "
+        "flight to this worker; it is the back-pressure when the database is slow or down.",
+    )
+    ingest_max_payload_bytes: int = Field(
+        256 * 1024, ge=1024, description="Larger payloads are dead-lettered unread."
+    )
+    ingest_max_clock_skew_s: int = Field(
+        86400, ge=1, description="Readings whose device time is further off are dead-lettered."
+    )
+    ingest_metrics_port: int = Field(
+        9101, ge=0, le=65535, description="Prometheus metrics port for ingest (0: off)."
+    )
+    ingest_device_refresh_s: float = Field(
+        10.0, gt=0, description="How often the device registry cache is reloaded."
+    )
+
+    alerts_client_id: str = Field(
+        default_factory=lambda: f"anxin-alerts-{socket.gethostname()}",
+        description="MQTT client id of the alerts worker (its own session: detection never "
+        "waits for storage).",
+    )
+    alerts_batch_wait_ms: int = Field(
+        10, ge=1, le=1000, description="Longest wait of a reading before detection runs."
+    )
+    alerts_tick_s: float = Field(
+        0.5, gt=0, le=10, description="Period of the time-based rules (offline, CO dose, …)."
+    )
+
+    delivery_webhook_secret: str = Field(
+        "",
+        description="Shared HMAC-SHA256 secret that signs outgoing webhooks (X-Anxin-Signature).",
+    )
+    delivery_smtp_url: str = Field(
+        "",
+        description="Apprise e-mail URL of the operator's SMTP server, e.g. "
+        "mailtos://user:pass@smtp.example.org?from=anxin@example.org.",
+    )
+    delivery_operator_channels: list[str | dict[str, str]] = Field(
+        default_factory=list,
+        description="JSON list of channels (format: alerts/outbox.py) told when no duty staff "
+        "is reachable.",
+    )
+    delivery_batch: int = Field(10, ge=1, le=100, description="Notifications claimed per round.")
+    delivery_poll_s: float = Field(0.5, gt=0, le=10, description="Idle wait between outbox polls.")
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url_parses(cls, value: str) -> str:
+        parse_mqtt_url(value)
+        return value
+
+    @property
+    def mqtt(self) -> MqttEndpoint:
+        """The broker endpoint parsed from ``mqtt_url``."""
+        return parse_mqtt_url(self.mqtt_url)

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that drive the real broker and database and print figures to rerun."""

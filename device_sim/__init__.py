@@ -1,0 +1,1 @@
+"""Device fleet simulator: sites, residents and devices that speak the MQTT contract."""

@@ -1,0 +1,272 @@
+"""Scenarios: timed incidents on a simulated fleet and the outcomes they must produce.
+
+A scenario file (YAML, ``device_sim/scenarios/``) names a fleet, events (``at`` seconds after
+the start, a device, an action) and expectations (an alarm of a kind and at least a severity
+within so many seconds; dead letters of a reason). ``run_scenario`` plays it against the
+running platform and reports, for every expectation, when it was met or that it was not.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import psycopg
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerts.fall.device import DeviceProfile
+from alerts.fall.trigger import WINDOW_AFTER_S
+from alerts.models import Severity
+from anxin import wire
+from device_sim.falls import FallLibrary
+from device_sim.models import FleetSpec
+from device_sim.runner import FleetRunner
+
+SCENARIO_DIR = Path(__file__).with_name("scenarios")
+
+Action = Literal[
+    "sos",
+    "fall",
+    "gas",
+    "co",
+    "smoke",
+    "heat",
+    "offline",
+    "battery",
+    "malformed",
+    "self_test_fail",
+    "tamper",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Event(_Strict):
+    at: float = Field(ge=0, description="seconds after the scenario starts")
+    device: str
+    action: Action
+    to: float | None = Field(None, description="gas/smoke: level reached (%LEL, %/m)")
+    over_s: float = Field(1.0, gt=0, description="gas/smoke/heat: ramp duration")
+    ppm: float | None = None
+    rate_c_per_min: float | None = None
+    level: int | None = None
+    count: int = 1
+    recovery: bool = True
+    trial: int | None = None
+    rate_hz: float = 50
+    range_g: float = 8
+
+
+class AlarmExpectation(_Strict):
+    alarm: str
+    severity: Literal["info", "warning", "alarm", "critical"] = "warning"
+    within_s: float = Field(gt=0)
+    site: str | None = None
+
+
+class DeadLetterExpectation(_Strict):
+    reason: str
+    count: int = 1
+    within_s: float = Field(gt=0)
+
+
+class Fleet(_Strict):
+    care_homes: int = 1
+    rooms_per_home: int = 1
+    beds_per_room: int = 1
+    homes_alone: int = 0
+    funeral_facilities: int = 0
+
+
+class Scenario(_Strict):
+    name: str
+    description: str
+    fleet: Fleet = Fleet()
+    interval_s: float = 1.0
+    heartbeat_s: int = 10
+    events: list[Event]
+    expect: list[AlarmExpectation] = []
+    dead_letters: list[DeadLetterExpectation] = []
+
+    def spec(self, prefix: str = "") -> FleetSpec:
+        return FleetSpec(**self.fleet.model_dump(), seed=7, prefix=prefix)
+
+    @property
+    def deadline_s(self) -> float:
+        waits = [e.within_s for e in self.expect] + [d.within_s for d in self.dead_letters]
+        return max(waits, default=5.0)
+
+
+def load_scenario(path: Path) -> Scenario:
+    return Scenario.model_validate(yaml.safe_load(path.read_text()))
+
+
+def shipped_scenarios() -> list[Path]:
+    return sorted(SCENARIO_DIR.glob("*.yaml"))
+
+
+@dataclass
+class Outcome:
+    what: str
+    within_s: float
+    met_after_s: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.met_after_s is not None and self.met_after_s <= self.within_s
+
+
+class _Player:
+    """Applies events to the fleet runner at their times."""
+
+    def __init__(self, runner: FleetRunner, falls: FallLibrary, prefix: str) -> None:
+        self._runner = runner
+        self._falls = falls
+        self._prefix = prefix
+
+    def play(self, event: Event) -> None:
+        event = event.model_copy(update={"device": self._prefix + event.device})
+        device = self._runner.device(event.device)
+        t0 = time.time_ns() // 1_000_000
+        ramp = event.over_s * 1000
+
+        def towards(target: float, base: float = 0.0) -> Any:
+            return lambda now: round(base + (target - base) * min(1.0, (now - t0) / ramp), 3)
+
+        match event.action:
+            case "sos" | "self_test_fail" | "tamper":
+                name = "sos" if event.action == "sos" else event.action
+                self._runner.publish_now(
+                    event.device, lambda seq, ts: wire.Event(seq=seq, ts=ts, event=name)
+                )
+            case "gas":
+                device.overrides["lel_pct"] = towards(event.to or 0.0)
+            case "smoke":
+                device.overrides["smoke_obs"] = towards(event.to or 0.0)
+            case "co":
+                ppm = event.ppm or 0.0
+                device.overrides["co_ppm"] = lambda now: ppm
+            case "heat":
+                rate = (event.rate_c_per_min or 10.0) / 60_000
+                base = device.sensor.base_temp if device.sensor else 22.0
+                device.overrides["temp_c"] = lambda now: round(base + rate * (now - t0), 2)
+            case "battery":
+                level = event.level if event.level is not None else 5
+                device.overrides["battery"] = lambda now: level
+            case "offline":
+                device.silent = True
+            case "malformed":
+                for i in range(event.count):
+                    self._runner.publish_raw(
+                        event.device, b'{"kind": "vitals", "seq": ' + str(i).encode()
+                    )
+            case "fall":
+                self._fall(event)
+
+    def _fall(self, event: Event) -> None:
+        profile = DeviceProfile(rate_hz=event.rate_hz, range_g=event.range_g)
+        plan = self._falls.replay(event.trial, profile, seed=int(event.at * 1000))
+        device = self._runner.device(event.device)
+        base = time.time_ns() // 1_000_000
+        last = max((offset for offset, _ in plan.impacts), default=0)
+        if not event.recovery:
+            device.overrides["motion_g"] = lambda now: 0.0
+        for offset, impact in plan.impacts:
+            # the bracelet sends a window once it is complete, WINDOW_AFTER_S after the impact
+            timer = threading.Timer(
+                (offset + WINDOW_AFTER_S * 1000) / 1000,
+                self._runner.publish_now,
+                args=(event.device, _stamper(impact, base + offset)),
+            )
+            timer.daemon = True
+            timer.start()
+        if event.recovery:
+            device.overrides["motion_g"] = lambda now: 0.3 if now < base + last + 30_000 else 0.05
+
+
+def _stamper(impact: wire.Impact, ts: int) -> Callable[[int, int], wire.Reading]:
+    """The replayed window with the device's next sequence number and the impact's time."""
+    return lambda seq, _now: msgspec.structs.replace(impact, seq=seq, ts=ts)
+
+
+def play(
+    scenario: Scenario, runner: FleetRunner, db_url: str, falls: FallLibrary, prefix: str = ""
+) -> list[Outcome]:
+    """Play the events and watch the database until every expectation is met or due."""
+    start = time.monotonic()
+    wall_start = time.time()
+    player = _Player(runner, falls, prefix)
+    pending = sorted(scenario.events, key=lambda e: e.at)
+    outcomes = [
+        Outcome(f"{e.alarm} ≥ {e.severity}" + (f" at {e.site}" if e.site else ""), e.within_s, None)
+        for e in scenario.expect
+    ]
+    outcomes += [
+        Outcome(f"{d.count} dead letter(s) {d.reason}", d.within_s, None)
+        for d in scenario.dead_letters
+    ]
+    stop = threading.Event()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        while not stop.is_set():
+            elapsed = time.monotonic() - start
+            while pending and pending[0].at <= elapsed:
+                player.play(pending.pop(0))
+            _check(conn, scenario, outcomes, wall_start, elapsed, prefix)
+            if (not pending and all(o.met_after_s is not None for o in outcomes)) or (
+                elapsed > scenario.deadline_s + 1
+            ):
+                break
+            stop.wait(0.05)
+    return outcomes
+
+
+def _check(
+    conn: psycopg.Connection[Any],
+    scenario: Scenario,
+    outcomes: list[Outcome],
+    wall_start: float,
+    elapsed: float,
+    prefix: str,
+) -> None:
+    """Mark expectations met by alarm events or dead letters of this run's own sites."""
+    for outcome, expectation in zip(outcomes, scenario.expect, strict=False):
+        if outcome.met_after_s is not None:
+            continue
+        site = prefix + expectation.site if expectation.site else None
+        row = conn.execute(
+            """SELECT 1 FROM alarm_events e JOIN alarms a ON a.id = e.alarm_id
+               JOIN sites s ON s.id = a.site_id
+               WHERE a.kind = %s AND (e.detail->>'severity')::int >= %s
+                 AND e.action IN ('raised', 'repeated', 'severity_raised')
+                 AND e.at >= to_timestamp(%s) AND s.uid LIKE %s
+                 AND (%s::text IS NULL OR s.uid = %s)
+               LIMIT 1""",
+            (
+                expectation.alarm,
+                int(Severity[expectation.severity.upper()]),
+                wall_start,
+                prefix + "%",
+                site,
+                site,
+            ),
+        ).fetchone()
+        if row:
+            outcome.met_after_s = elapsed
+    for outcome, dl in zip(outcomes[len(scenario.expect) :], scenario.dead_letters, strict=True):
+        if outcome.met_after_s is not None:
+            continue
+        row = conn.execute(
+            """SELECT count(*) FROM dead_letter
+               WHERE reason = %s AND received_at >= to_timestamp(%s) AND topic LIKE %s""",
+            (dl.reason, wall_start, f"anxin/v1/{prefix}%"),
+        ).fetchone()
+        if row and row[0] >= dl.count:
+            outcome.met_after_s = elapsed

@@ -1,0 +1,73 @@
+"""Fixtures: real PostgreSQL (a fresh database per test, cloned from a migrated template) and the
+real Mosquitto broker. ``ANXIN_TEST_DATABASE_URL`` and ``ANXIN_TEST_MQTT_URL`` point elsewhere."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from anxin.db import with_database
+from anxin.migrate import migrate
+from tests.helpers import IngestHarness
+
+SERVER_URL = os.environ.get(
+    "ANXIN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+MQTT_URL = os.environ.get("ANXIN_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+TEMPLATE = "anxin_test_template"
+
+
+def _admin() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(with_database(SERVER_URL, "postgres"), autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def template_db() -> str:
+    """Migrate once per run; each test then clones the result, which takes milliseconds."""
+    with _admin() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE))
+        )
+    migrate(with_database(SERVER_URL, TEMPLATE))
+    return TEMPLATE
+
+
+@pytest.fixture
+def db_url(template_db: str) -> Iterator[str]:
+    name = f"anxin_test_{uuid.uuid4().hex[:12]}"
+    with _admin() as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template_db)
+            )
+        )
+    yield with_database(SERVER_URL, name)
+    with _admin() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def mqtt_url() -> str:
+    return MQTT_URL
+
+
+@pytest.fixture
+def ingest(db_url: str, mqtt_url: str) -> Iterator[IngestHarness]:
+    """An ingest worker on the real broker and a fresh database, with its own session."""
+    harness = IngestHarness(db_url=db_url, mqtt_url=mqtt_url)
+    harness.start()
+    yield harness
+    harness.close()

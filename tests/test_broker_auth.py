@@ -1,0 +1,92 @@
+"""Generated Mosquitto password and ACL files let each device publish only as itself
+(a private Mosquitto with the generated files, real connections)."""
+
+from __future__ import annotations
+
+import uuid
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+
+from anxin import registry, wire
+from anxin.broker_auth import ServiceAccount, acl_file, password_file
+from anxin.credentials import mosquitto_hash, verify
+from anxin.errors import BrokerUnavailable
+from anxin.localservers import PrivateMosquitto
+from anxin.mqtt import connect_and_wait, make_client
+from anxin.settings import parse_mqtt_url
+from tests.helpers import wait_until
+
+
+def test_hash_matches_mosquitto_format_and_verifies():
+    stored = mosquitto_hash("s3cret", salt=b"0123456789ab")
+    assert stored.startswith("$7$101$")
+    assert verify("s3cret", stored)
+    assert not verify("wrong", stored)
+
+
+@pytest.fixture
+def secured_broker(db_url, tmp_path):
+    with psycopg.connect(db_url) as conn:
+        registry.create_site(conn=conn, uid="s1", name="Home", kind="home_alone")
+        alice = registry.create_device(conn=conn, uid="brc-alice", site_uid="s1", kind="bracelet")
+        bob = registry.create_device(conn=conn, uid="brc-bob", site_uid="s1", kind="bracelet")
+        registry.create_device(conn=conn, uid="brc-off", site_uid="s1", kind="bracelet")
+        registry.set_device_active(conn=conn, uid="brc-off", active=False)
+        conn.commit()
+        devices = registry.list_devices(conn=conn)
+    service = ServiceAccount("anxin-ingest", "svc-pass")
+    data = tmp_path / "mosq"
+    data.mkdir()
+    (data / "passwd").write_text(password_file(devices, [service]))
+    (data / "acl").write_text(acl_file(devices, [service]))
+    broker = PrivateMosquitto(
+        data,
+        extra_conf=f"allow_anonymous false\npassword_file {data}/passwd\nacl_file {data}/acl\n",
+    )
+    broker.data = data
+    broker.start()
+    yield broker, alice.password, bob.password
+    broker.stop()
+
+
+def _client(url: str, user: str, password: str) -> mqtt.Client:
+    endpoint = parse_mqtt_url(url)
+    client = make_client(endpoint, f"t-{uuid.uuid4().hex[:6]}", username=user, password=password)
+    connect_and_wait(client, endpoint, persistent=False)
+    return client
+
+
+def test_device_publishes_only_on_its_own_topics(secured_broker):
+    broker, alice_pw, _ = secured_broker
+    got: list[str] = []
+    service = _client(broker.url, "anxin-ingest", "svc-pass")
+    service.on_message = lambda c, u, m: got.append(m.topic)
+    service.subscribe("anxin/v1/#", qos=1)
+    own = wire.topic("s1", "brc-alice", "reading")
+    forged = wire.topic("s1", "brc-bob", "reading")
+    other_site = wire.topic("s2", "brc-alice", "reading")
+    for topic in (forged, other_site, own):
+        # a refused publish may cost the device its connection: one client per attempt
+        alice = _client(broker.url, "brc-alice", alice_pw)
+        info = alice.publish(topic, b"{}", qos=1)
+        try:
+            info.wait_for_publish(5)
+        except RuntimeError:
+            pass
+        alice.disconnect()
+    wait_until(lambda: own in got, what="alice's own message")
+    assert got == [own]
+    service.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [("brc-alice", "wrong"), ("brc-off", "anything"), ("nobody", "x")],
+    ids=["wrong password", "deactivated device", "unknown user"],
+)
+def test_bad_credentials_are_refused(secured_broker, user, password):
+    broker, _, _ = secured_broker
+    with pytest.raises(BrokerUnavailable, match="refused"):
+        _client(broker.url, user, password)

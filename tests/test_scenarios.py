@@ -1,0 +1,55 @@
+"""Every shipped scenario, end to end: simulated devices → real broker → ingest and alerts →
+real database. A test fails when an expected alarm or dead letter does not come in time."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from anxin.platform import Platform
+from anxin.scenarios import run_one
+from anxin.settings import Settings
+from device_sim.falls import FallLibrary
+from device_sim.scenario import load_scenario, shipped_scenarios
+from tests.helpers import drop_session
+
+pytestmark = pytest.mark.scenario
+
+
+def test_every_shipped_scenario_produces_its_outcomes_in_time(db_url, mqtt_url):
+    tag = uuid.uuid4().hex[:6]
+    settings = Settings(
+        database_url=db_url,
+        mqtt_url=mqtt_url,
+        ingest_client_id=f"test-ingest-{tag}",
+        alerts_client_id=f"test-alerts-{tag}",
+        ingest_metrics_port=0,
+        ingest_batch_wait_ms=20,
+    )
+    scenarios = [load_scenario(p) for p in shipped_scenarios()]
+    assert len(scenarios) >= 8
+    platform = Platform(settings)
+    platform.start()
+    try:
+        falls = FallLibrary()
+        with ThreadPoolExecutor(max_workers=len(scenarios)) as pool:
+            results = list(
+                pool.map(
+                    lambda item: run_one(settings, item[1], falls, f"t{tag}{item[0]}-"),
+                    enumerate(scenarios),
+                )
+            )
+    finally:
+        platform.stop()
+        drop_session(mqtt_url, settings.ingest_client_id)
+        drop_session(mqtt_url, settings.alerts_client_id)
+    failures = [
+        f"{s.name}: {o.what} expected within {o.within_s} s, "
+        + ("never happened" if o.met_after_s is None else f"came after {o.met_after_s:.1f} s")
+        for s, outcomes in zip(scenarios, results, strict=True)
+        for o in outcomes
+        if not o.ok
+    ]
+    assert not failures, "\n".join(failures)
