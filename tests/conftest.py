@@ -19,22 +19,28 @@ SERVER_URL = os.environ.get(
     "ANXIN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 MQTT_URL = os.environ.get("ANXIN_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
-TEMPLATE = "anxin_test_template"
+# One template per test run: several runs (developers, CI) may share one server.
+TEMPLATE = f"anxin_test_template_{os.getpid()}"
 
 
 def _admin() -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(with_database(SERVER_URL, "postgres"), autocommit=True)
 
 
-@pytest.fixture(scope="session")
-def template_db() -> str:
-    """Migrate once per run; each test then clones the result, which takes milliseconds."""
+def _drop(name: str) -> None:
     with _admin() as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture(scope="session")
+def template_db() -> Iterator[str]:
+    """Migrate once per run; each test then clones the result, which takes milliseconds."""
+    _drop(TEMPLATE)
     migrate(with_database(SERVER_URL, TEMPLATE))
-    return TEMPLATE
+    yield TEMPLATE
+    _drop(TEMPLATE)
 
 
 @pytest.fixture
@@ -47,10 +53,7 @@ def db_url(template_db: str) -> Iterator[str]:
             )
         )
     yield with_database(SERVER_URL, name)
-    with _admin() as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    _drop(name)
 
 
 @pytest.fixture
