@@ -393,6 +393,74 @@ def sim_scenario(
         raise typer.Exit(1)
 
 
+@sim_app.command("load")
+def sim_load(
+    devices: Annotated[int, typer.Option(help="simulated bracelets")] = 1000,
+    messages: Annotated[int, typer.Option(help="messages in total")] = 500_000,
+    rate: Annotated[float, typer.Option(help="offered messages/s in total (0: flat out)")] = 0,
+    batch: Annotated[int, typer.Option(help="readings per message (1: single readings)")] = 1,
+    qos: Annotated[int, typer.Option(min=0, max=1, help="MQTT QoS")] = 1,
+    publishers: Annotated[int, typer.Option(help="publishing processes (one per core)")] = 2,
+    site: Annotated[str, typer.Option(help="site uid the load devices belong to")] = "load",
+    register: Annotated[
+        bool, typer.Option(help="register the devices so that ingest stores their readings")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="last line: one JSON object")] = False,
+) -> None:
+    """Load mode: N bracelets publishing vitals at a rate, batch size and QoS; prints the
+    offered rate. Publishers connect one client per process, so run it against a broker that
+    admits them (the local one; not the per-device ACL of production)."""
+    import json
+
+    from rich.progress import Progress
+
+    from device_sim.load import run_load, split_plan
+
+    settings = load_settings()
+    uids = [f"{site}-{i:05d}" for i in range(devices)]
+    if register:
+        _register_load_devices(settings.database_url, site, uids)
+    plans = split_plan(
+        mqtt_url=settings.mqtt_url,
+        site=site,
+        devices=uids,
+        messages=messages,
+        per_message=batch,
+        rate=rate,
+        qos=qos,
+        publishers=publishers,
+    )
+    with Progress(console=console) as bar:
+        task = bar.add_task("published messages", total=messages)
+        result = run_load(plans, lambda done, total: bar.update(task, completed=done, total=total))
+    figures = result.figures()
+    table = Table("figure", "value", title="anxin sim load")
+    for key, value in figures.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    if as_json:
+        typer.echo(json.dumps(figures))
+
+
+def _register_load_devices(database_url: str, site: str, uids: list[str]) -> None:
+    from anxin import registry
+    from anxin.db import connect, ensure_database_exists
+    from anxin.migrate import migrate
+
+    ensure_database_exists(database_url)
+    migrate(database_url)
+    with connect(database_url) as conn:
+        if registry.get_site(conn=conn, uid=site) is None:
+            registry.create_site(conn=conn, uid=site, name="Load test", kind="care_home")
+        known = {d.uid for d in registry.list_devices(conn=conn, site_uid=site)}
+        for uid in uids:
+            if uid not in known:
+                registry.create_device(
+                    conn=conn, uid=uid, site_uid=site, kind="bracelet", password="load"
+                )
+        conn.commit()
+
+
 @sim_app.command("week")
 def sim_week(
     residents: Annotated[int, typer.Option(help="bracelet wearers")] = 100,

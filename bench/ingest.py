@@ -31,7 +31,7 @@ from anxin.localservers import PrivateMosquitto
 from anxin.migrate import migrate
 from anxin.mqtt import connect_and_wait, make_client
 from anxin.settings import Settings, parse_mqtt_url
-from bench.fleet import LoadPlan, build_payload, publish
+from device_sim.load import build_payload, publish, split_plan
 
 SITE = "bench"
 PROBE = "bench-probe"
@@ -264,21 +264,18 @@ def _phase(
     console: Console,
 ) -> PhaseResult:
     expected_before = _stored(db_url)
-    share = len(devices) // config.publishers
-    plans = [
-        LoadPlan(
-            mqtt_url=mqtt_url,
-            site=SITE,
-            devices=devices[i * share : (i + 1) * share],
-            messages=messages // config.publishers,
-            per_message=per_message,
-            rate=config.rate / config.publishers,
-            qos=1,
-            client_id=f"bench-pub-{name}-{i}",
-            seq_offset=0 if name == "single" else 10**6,
-        )
-        for i in range(config.publishers)
-    ]
+    plans = split_plan(
+        mqtt_url=mqtt_url,
+        site=SITE,
+        devices=devices,
+        messages=messages,
+        per_message=per_message,
+        rate=config.rate,
+        qos=1,
+        publishers=config.publishers,
+        name=f"bench-pub-{name}",
+        seq_offset=0 if name == "single" else 10**6,
+    )
     total_messages = sum(p.messages for p in plans)
     total_readings = total_messages * per_message
     probe = _Probe(db_url, mqtt_url, name)

@@ -9,6 +9,7 @@ uses a clearly labelled synthetic fall: a free fall, a 4 g impact and lying stil
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,12 @@ from anxin import wire
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fallalld_wrist.npz"
+
+
+def fall_data_path() -> Path:
+    """``ANXIN_FALL_DATA`` if set (a clone outside the maintainers' tree points it at the
+    shared recordings), else the shared datasets folder beside the repository."""
+    return Path(os.environ.get("ANXIN_FALL_DATA") or DEFAULT_DATA)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class FallLibrary:
     def __init__(self, path: Path | None = None) -> None:
         self._trials: TrialSet | None = None
         try:
-            self._trials = load_trials(path or DEFAULT_DATA)
+            self._trials = load_trials(path or fall_data_path())
         except FallDataError as exc:
             logger.warning("no fall recordings (%s): falls will be SYNTHETIC", exc)
 

@@ -24,7 +24,7 @@ import pytest
 from anxin import registry
 from anxin.localservers import PrivateMosquitto, PrivatePostgres
 from anxin.migrate import migrate
-from bench.fleet import LoadPlan, publish
+from device_sim.load import LoadPlan, publish
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.fault

@@ -11,7 +11,7 @@ import pytest
 from anxin.platform import Platform
 from anxin.scenarios import run_one
 from anxin.settings import Settings
-from device_sim.falls import FallLibrary
+from device_sim.falls import FallLibrary, fall_data_path
 from device_sim.scenario import load_scenario, shipped_scenarios
 from tests.helpers import drop_session
 
@@ -30,10 +30,15 @@ def test_every_shipped_scenario_produces_its_outcomes_in_time(db_url, mqtt_url):
     )
     scenarios = [load_scenario(p) for p in shipped_scenarios()]
     assert len(scenarios) >= 8
+    falls = FallLibrary()
+    # A synthetic fall is a textbook shape, not a recording: whether the classifier confirms it
+    # says nothing, so scenarios that replay falls run only where the recordings are.
+    need_recordings = [s.name for s in scenarios if any(e.action == "fall" for e in s.events)]
+    if not falls.real:
+        scenarios = [s for s in scenarios if s.name not in need_recordings]
     platform = Platform(settings)
     platform.start()
     try:
-        falls = FallLibrary()
         with ThreadPoolExecutor(max_workers=len(scenarios)) as pool:
             results = list(
                 pool.map(
@@ -53,3 +58,8 @@ def test_every_shipped_scenario_produces_its_outcomes_in_time(db_url, mqtt_url):
         if not o.ok
     ]
     assert not failures, "\n".join(failures)
+    if not falls.real:
+        pytest.skip(
+            f"the other scenarios passed; {', '.join(need_recordings)} not run: no fall "
+            f"recordings at {fall_data_path()} (set ANXIN_FALL_DATA to fallalld_wrist.npz)"
+        )
