@@ -275,6 +275,9 @@ def bench_ingest(
     publishers: Annotated[int, typer.Option(help="publishing processes")] = 2,
     workers: Annotated[int, typer.Option(help="ingest worker processes")] = 1,
     rate: Annotated[float, typer.Option(help="offered messages/s in total (0: flat out)")] = 0,
+    drain_messages: Annotated[
+        int, typer.Option(help="messages queued while ingest is stopped, then drained (0: skip)")
+    ] = 200_000,
     private_broker: Annotated[
         bool, typer.Option(help="start a tuned private Mosquitto (else use ANXIN_MQTT_URL)")
     ] = True,
@@ -295,6 +298,7 @@ def bench_ingest(
         workers=workers,
         rate=rate,
         private_broker=private_broker,
+        drain_messages=drain_messages,
     )
     result = run(settings, config, console)
     table = Table("figure", "value", title="anxin bench ingest")

@@ -1,6 +1,11 @@
 """``anxin bench ingest``: single-reading then batched messages through the real broker into the
 real database, counted in the database afterwards.
 
+A third phase, ``drain``, measures the ingest workers alone: they stop, the publishers queue
+single-reading messages in the workers' persistent sessions, and the workers restart and empty
+the queue. On a 2-core machine the live phases share the cores between publishers, broker,
+ingest and PostgreSQL; the drain phase shows what ingest itself sustains.
+
 Latency is measured on probe readings (one every 20 ms, from their own device, inside the same
 stream): a trigger on the probe device's rows sends NOTIFY, which PostgreSQL delivers at commit,
 so publish → notification is publish → commit, exactly.
@@ -31,7 +36,7 @@ from anxin.localservers import PrivateMosquitto
 from anxin.migrate import migrate
 from anxin.mqtt import connect_and_wait, make_client
 from anxin.settings import Settings, parse_mqtt_url
-from device_sim.load import build_payload, publish, split_plan
+from device_sim.load import build_payload, publish, run_load, split_plan
 
 SITE = "bench"
 PROBE = "bench-probe"
@@ -67,6 +72,7 @@ class BenchConfig:
     workers: int
     rate: float
     private_broker: bool
+    drain_messages: int = 0
 
 
 def run(settings: Settings, config: BenchConfig, console: Console) -> dict[str, Any]:
@@ -96,13 +102,19 @@ def run(settings: Settings, config: BenchConfig, console: Console) -> dict[str, 
                 console,
             )
             rss_mb = max(_peak_rss_mb(w.pid) for w in workers)
+            drain = None
+            if config.drain_messages:
+                workers, drain = _drain_phase(
+                    db_url, mqtt_url, devices, config, workers, Path(tmp), console
+                )
         finally:
             for worker in workers:
                 worker.terminate()
                 worker.wait(timeout=30)
             if broker is not None:
                 broker.stop()
-    lost, duplicated = _lost_and_duplicated(db_url, single, batched, config)
+    drained = drain.messages if drain else 0
+    lost, duplicated = _lost_and_duplicated(db_url, single.readings + batched.readings + drained)
     lat = np.array(single.latencies_ms + batched.latencies_ms)
     return {
         "messages_per_s": round(single.messages_per_s),
@@ -120,6 +132,8 @@ def run(settings: Settings, config: BenchConfig, console: Console) -> dict[str, 
         "messages": single.messages,
         "batched_readings": batched.readings,
         "single_publish_msgs_per_s": round(single.messages / single.publish_seconds),
+        "drain_messages_per_s": round(drain.messages_per_s) if drain else None,
+        "drain_messages": drained,
         "workers": config.workers,
         "publishers": config.publishers,
         "broker": "private tuned mosquitto" if config.private_broker else mqtt_url,
@@ -173,7 +187,7 @@ def _start_ingest(
             ANXIN_INGEST_CLIENT_ID=f"bench-ingest-{i}",
             ANXIN_INGEST_METRICS_PORT="0",
             ANXIN_LOG_LEVEL="WARNING",
-            ANXIN_INGEST_SHARE_GROUP="bench",
+            ANXIN_INGEST_SHARE_GROUP="bench" if workers > 1 else "",
         )
         log = open(tmp / f"ingest-{i}.log", "wb")  # noqa: SIM115 - lives as long as the process
         procs.append(
@@ -331,15 +345,78 @@ def _phase(
     )
 
 
+def _drain_phase(
+    db_url: str,
+    mqtt_url: str,
+    devices: list[str],
+    config: BenchConfig,
+    workers: list[subprocess.Popen[bytes]],
+    tmp: Path,
+    console: Console,
+) -> tuple[list[subprocess.Popen[bytes]], PhaseResult]:
+    """Queue messages while the workers are away, then time how fast they empty the queue:
+    from the first commit after the restart until everything is stored."""
+    for worker in workers:
+        worker.terminate()
+        worker.wait(timeout=60)
+    before = _stored(db_url)
+    plans = split_plan(
+        mqtt_url=mqtt_url,
+        site=SITE,
+        devices=devices,
+        messages=config.drain_messages,
+        per_message=1,
+        rate=0,
+        qos=1,
+        publishers=config.publishers,
+        name="bench-pub-drain",
+        seq_offset=2 * 10**6,
+    )
+    total = sum(p.messages for p in plans)
+    with Progress(
+        TextColumn("[bold]drain[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        queued = bar.add_task("queued while ingest is stopped", total=total)
+        run_load(plans, lambda done, _: bar.update(queued, completed=done))
+        restarted_at = time.time()
+        restarted = _start_ingest(db_url, mqtt_url, config.workers, tmp)
+        stored_task = bar.add_task("stored after restart", total=total)
+        stored, last_change, last = 0, time.perf_counter(), -1
+        while stored < total and time.perf_counter() - last_change < 60:
+            time.sleep(0.1)
+            stored = _stored(db_url) - before
+            bar.update(stored_task, completed=stored)
+            if stored != last:
+                last, last_change = stored, time.perf_counter()
+    done_at = time.time()
+    with connect(db_url) as conn:
+        row = conn.execute(
+            """SELECT extract(epoch FROM min(received_at)) FROM reading_vitals
+               WHERE received_at >= to_timestamp(%s)""",
+            (restarted_at,),
+        ).fetchone()
+    first_commit = float(row[0]) if row and row[0] else done_at
+    return restarted, PhaseResult(
+        name="drain",
+        messages=total,
+        readings=total,
+        seconds=max(done_at - first_commit, 1e-3),
+        publish_seconds=0.0,
+        stored=stored,
+    )
+
+
 def _stored(db_url: str) -> int:
     with connect(db_url) as conn:
         row = conn.execute("SELECT count(*) FROM reading_vitals").fetchone()
     return int(row[0]) if row else 0
 
 
-def _lost_and_duplicated(
-    db_url: str, single: PhaseResult, batched: PhaseResult, config: BenchConfig
-) -> tuple[int, int]:
+def _lost_and_duplicated(db_url: str, expected: int) -> tuple[int, int]:
     """Compare what was sent (per device, by sequence) with what the database holds."""
     with connect(db_url) as conn:
         row = conn.execute(
@@ -350,7 +427,6 @@ def _lost_and_duplicated(
         ).fetchone()
     assert row is not None
     rows, distinct = int(row[0]), int(row[1])
-    expected = single.readings + batched.readings
     return max(expected - distinct, 0), rows - distinct
 
 
