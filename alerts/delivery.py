@@ -16,6 +16,11 @@ Channels:
   ``mailto://`` or ``mailtos://`` URL; ``to=`` is added per recipient).
 - ``apprise``: DingTalk, WeCom, Feishu, SMS gateways and the rest, through Apprise with the
   recipient's own URL.
+
+Messages for people carry the recipient's signed acknowledgement link (``ack_url``). A message
+that gives up raises a ``delivery_failed`` operator alarm (``alerts.channel_health``); one that
+gets through clears its target's. An idle worker waits on ``LISTEN anxin_outbox`` (a trigger
+on ``notifications`` notifies it), so a new message leaves at once rather than at the next poll.
 """
 
 from __future__ import annotations
@@ -36,7 +41,11 @@ import apprise
 import psycopg
 from apprise.logger import NotifyLogEntry
 
+from alerts.channel_health import report_delivered, report_gave_up
+from alerts.escalation import Routing
 from alerts.outbox import Notification, RetryPolicy, claim_due, mark_delivered, mark_failed
+from anxin.errors import AnxinError
+from anxin.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +66,31 @@ class DeliveryConfig:
     timeout_s: float = 5.0
     lease_s: float = 120.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    routing: Routing = field(default_factory=Routing)
 
     def __post_init__(self) -> None:
         if not self.webhook_secret:
             raise ValueError("webhook_secret is empty: receivers could not verify webhooks")
         if self.lease_s <= self.batch * self.timeout_s * 2:
             raise ValueError("lease_s must exceed twice batch * timeout_s")
+
+
+def config_from(settings: Settings, routing: Routing) -> DeliveryConfig:
+    """A worker's configuration from the service settings; an empty webhook secret is refused
+    with the variable to set."""
+    if not settings.delivery_webhook_secret:
+        raise AnxinError(
+            "ANXIN_DELIVERY_WEBHOOK_SECRET is empty: set it to a shared secret "
+            "(e.g. openssl rand -hex 32) so receivers can verify webhooks"
+        )
+    return DeliveryConfig(
+        database_url=settings.database_url,
+        webhook_secret=settings.delivery_webhook_secret,
+        smtp_url=settings.delivery_smtp_url,
+        batch=settings.delivery_batch,
+        poll_s=settings.delivery_poll_s,
+        routing=routing,
+    )
 
 
 def to_json_bytes(payload: dict[str, Any]) -> bytes:
@@ -86,18 +114,23 @@ def message_text(payload: dict[str, Any]) -> tuple[str, str]:
     """Title and body for people (e-mail, IM): what, where, since when, which alarm."""
     alarm = payload["alarm"]
     severity = _SEVERITY_NAMES.get(alarm["severity"], str(alarm["severity"]))
-    title = f"[Anxin {severity}] {alarm['title']}"
-    body = "\n".join(
-        [
-            alarm["title"],
-            f"Site: {alarm['site']['name']} ({alarm['site']['uid']})",
-            f"Kind: {alarm['kind']}, severity {severity}",
-            f"Subject: {alarm['subject']['kind']} {alarm['subject']['id']}",
-            f"Since: {alarm['first_seen_at']}",
-            f"Alarm id: {alarm['id']}",
-        ]
+    prefix = {"alarm.escalated": "UNANSWERED ", "alarm.reminder": "REMINDER "}.get(
+        payload.get("event", ""), ""
     )
-    return title, body
+    title = f"[Anxin {prefix}{severity}] {alarm['title']}"
+    lines = [
+        alarm["title"],
+        f"Site: {alarm['site']['name']} ({alarm['site']['uid']})",
+        f"Kind: {alarm['kind']}, severity {severity}",
+        f"Subject: {alarm['subject']['kind']} {alarm['subject']['id']}",
+        f"Since: {alarm['first_seen_at']}",
+        f"Alarm id: {alarm['id']}",
+    ]
+    if prefix:
+        lines.insert(1, "Nobody has acknowledged this alarm yet.")
+    if payload.get("ack_url"):
+        lines.append(f"Acknowledge (I am handling it): {payload['ack_url']}")
+    return title, "\n".join(lines)
 
 
 class DeliveryWorker:
@@ -128,6 +161,7 @@ class DeliveryWorker:
             duration_ms = int((time.monotonic() - started) * 1000)
             if error is None:
                 mark_delivered(conn=conn, notification=notification, duration_ms=duration_ms)
+                report_delivered(conn=conn, notification=notification)
             else:
                 logger.warning(
                     "notification %d (%s) attempt %d failed: %s",
@@ -136,29 +170,58 @@ class DeliveryWorker:
                     notification.attempts,
                     error,
                 )
-                mark_failed(
+                state = mark_failed(
                     conn=conn,
                     notification=notification,
                     error=error,
                     duration_ms=duration_ms,
                     policy=self.config.retry,
                 )
+                if state == "gave_up":
+                    report_gave_up(
+                        conn=conn,
+                        notification=notification,
+                        error=error,
+                        routing=self.config.routing,
+                    )
             conn.commit()
         return len(claimed)
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set: a full batch is followed at once by the next, an idle
-        worker sleeps ``poll_s``. A database outage is logged and retried, not fatal."""
+        worker waits for a new message (NOTIFY) or ``poll_s`` (retries fall due unannounced).
+        A database outage is logged and retried, not fatal."""
+        listener: psycopg.Connection[Any] | None = None
         while not stop.is_set():
             try:
-                busy = self.run_once() >= self.config.batch
+                if listener is None or listener.closed or listener.broken:
+                    listener = psycopg.connect(
+                        self.config.database_url, autocommit=True, connect_timeout=5
+                    )
+                    listener.execute("LISTEN anxin_outbox")
+                if self.run_once() < self.config.batch:
+                    self._wait(listener, stop)
             except psycopg.Error:
                 logger.exception("delivery worker: database error; retrying")
                 self.close()
-                busy = False
-            if not busy:
+                if listener is not None:
+                    listener.close()
+                    listener = None
                 stop.wait(self.config.poll_s)
+        if listener is not None:
+            listener.close()
         self.close()
+
+    def _wait(self, listener: psycopg.Connection[Any], stop: threading.Event) -> None:
+        """Until a new message is announced, ``poll_s`` passes or ``stop`` is set (checked
+        every half second, so that shutdown stays prompt with a long poll)."""
+        deadline = time.monotonic() + self.config.poll_s
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            for _ in listener.notifies(timeout=min(remaining, 0.5), stop_after=1):
+                return
 
     def send(self, notification: Notification) -> str | None:
         """Send one notification; ``None`` on success, else why it failed."""

@@ -41,6 +41,7 @@ class AlarmKind(StrEnum):
     NOT_WORN = "not_worn"
     DEVICE_FAULT = "device_fault"
     SELF_TEST_OVERDUE = "self_test_overdue"
+    DELIVERY_FAILED = "delivery_failed"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ class Observation:
 
 @dataclass(frozen=True)
 class Subject:
-    """Who or what an alarm is about: ('resident', id), ('location', id) or ('device', id)."""
+    """Who or what an alarm is about: ('resident', id), ('location', id), ('device', id), or
+    for an operator alarm about a failing delivery target ('channel', hash of the target)."""
 
     kind: str
     id: int

@@ -1,8 +1,9 @@
 """The delivery outbox: who is told about an alarm, and the state of each message to them.
 
-Notifications are inserted in the same transaction as the alarm (the caller runs
-``enqueue_for_alarm`` right after ``raise_alarm`` created one and commits both), so an alarm
-never exists without a delivery record, and a crash cannot send a message for an alarm that
+Notifications are inserted in the same transaction as the alarm (``alerts.escalation`` runs
+``enqueue_for_alarm`` for the first tier right after ``raise_alarm`` created one, and for each
+later tier in the transaction that records the escalation), so an alarm never exists without a
+delivery record, and a crash cannot send a message for an alarm that
 was rolled back. Workers drain the table with ``claim_due`` (``FOR UPDATE SKIP LOCKED``: any
 number of workers, none sees a row another holds). A claim is a lease: the row becomes
 ``sending`` with ``next_attempt_at`` = lease expiry and is committed before the network call,
@@ -26,6 +27,9 @@ items are one of
   registry.
 
 An invalid item is logged and skipped: one bad entry must not stop the alarm transaction.
+
+Every message carries a signed acknowledgement link for its recipient (``ack_url`` in the
+payload) when ``AckLinks`` are configured.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +46,8 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg.types.json import Jsonb
 
+from alerts import roster
+from alerts.acklink import AckLinks
 from alerts.store import record_event
 
 logger = logging.getLogger(__name__)
@@ -48,8 +55,6 @@ logger = logging.getLogger(__name__)
 Conn = psycopg.Connection[Any]
 
 ACTOR = "delivery"
-FIRST_TIER = 1
-_TIER_ROLES = {FIRST_TIER: "duty"}
 
 
 @dataclass(frozen=True)
@@ -150,103 +155,178 @@ def _alarm_payload(conn: Conn, alarm_id: int) -> dict[str, Any]:
     }
 
 
-def _key(alarm_id: int, tier: int, recipient: dict[str, Any], channel: Channel) -> str:
-    """Stable for one alarm, tier, recipient and channel: enqueueing twice is a no-op and a
-    receiver sees the same key on every retry."""
+def _key(
+    alarm_id: int, tier: int, reminder: int, recipient: dict[str, Any], channel: Channel
+) -> str:
+    """Stable for one alarm, tier, reminder, recipient and channel: enqueueing twice is a no-op
+    and a receiver sees the same key on every retry."""
     digest = hashlib.sha256(f"{channel.kind}\0{channel.target}".encode()).hexdigest()[:16]
-    return f"anxin-a{alarm_id}-t{tier}-{recipient['kind']}{recipient.get('id', '')}-{digest}"
+    again = f"-r{reminder}" if reminder else ""
+    return f"anxin-a{alarm_id}-t{tier}{again}-{recipient['kind']}{recipient.get('id', '')}-{digest}"
+
+
+def recipient_label(recipient: dict[str, Any]) -> str:
+    """Who acknowledged through a link, as the audit shows it: "Li Na (staff 3)"."""
+    name = recipient.get("name", "")
+    if "id" in recipient:
+        return f"{name} ({recipient['kind']} {recipient['id']})"
+    return f"{name} ({recipient['kind']})"
+
+
+def _event(tier: int, reminder: int) -> str:
+    if reminder:
+        return "alarm.reminder"
+    return "alarm.raised" if tier == 1 else "alarm.escalated"
+
+
+@dataclass(frozen=True)
+class _Message:
+    """What one tier (or reminder) of one alarm says; the same for all its recipients."""
+
+    alarm_id: int
+    tier: int
+    reminder: int
+    alarm: dict[str, Any]
+    links: AckLinks | None
 
 
 def _insert(
     conn: Conn,
-    *,
-    alarm_id: int,
-    tier: int,
+    message: _Message,
     recipient: dict[str, Any],
     channel: Channel,
-    alarm: dict[str, Any],
+    *,
+    state: str = "pending",
+    error: str | None = None,
 ) -> int:
-    payload = {"event": "alarm.raised", "tier": tier, "recipient": recipient, "alarm": alarm}
+    payload: dict[str, Any] = {
+        "event": _event(message.tier, message.reminder),
+        "tier": message.tier,
+        "reminder": message.reminder,
+        "recipient": recipient,
+        "alarm": message.alarm,
+    }
+    if message.links is not None and channel.kind != "none":
+        payload["ack_url"] = message.links.url(
+            alarm_id=message.alarm_id, recipient=recipient_label(recipient), now=time.time()
+        )
     row = conn.execute(
-        """INSERT INTO notifications (alarm_id, channel, target, recipient, tier, payload,
-                                      idempotency_key)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)
+        """INSERT INTO notifications (alarm_id, channel, target, recipient, tier, reminder,
+                                      payload, idempotency_key, state, last_error)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (idempotency_key) DO NOTHING RETURNING id""",
         (
-            alarm_id,
+            message.alarm_id,
             channel.kind,
             channel.target,
             Jsonb(recipient),
-            tier,
+            message.tier,
+            message.reminder,
             Jsonb(payload),
-            _key(alarm_id, tier, recipient, channel),
+            _key(message.alarm_id, message.tier, message.reminder, recipient, channel),
+            state,
+            error,
         ),
     ).fetchone()
     return 0 if row is None else 1
 
 
-def enqueue_for_alarm(
-    *, conn: Conn, alarm_id: int, tier: int, operator_channels: Sequence[object] = ()
-) -> int:
-    """Insert one notification per channel of each recipient of ``tier``; returns how many.
-
-    Tier 1 is the site's active duty staff. If none of them has a valid channel, the operator
-    fallback channels get the alarm instead; if those are not configured either, a ``none``
-    notification in state ``gave_up`` is written and logged, so that the gap itself is on
-    record and visible rather than silent.
-    """
-    role = _TIER_ROLES.get(tier)
-    if role is None:
-        raise ValueError(f"tier {tier} has no recipients defined (known: {sorted(_TIER_ROLES)})")
-    alarm = _alarm_payload(conn, alarm_id)
-    staff = conn.execute(
-        """SELECT id, name, channels FROM staff
-           WHERE site_id = %s AND role = %s AND active ORDER BY id""",
-        (alarm["site"]["id"], role),
-    ).fetchall()
+def _targets(
+    conn: Conn,
+    *,
+    alarm: dict[str, Any],
+    audiences: Sequence[str],
+    operator_channels: Sequence[object],
+) -> list[tuple[dict[str, Any], Channel]]:
     targets: list[tuple[dict[str, Any], Channel]] = []
-    for staff_id, name, items in staff:
-        recipient = {"kind": "staff", "id": staff_id, "name": name, "role": role}
-        for channel in parse_channels(items, owner=f"staff {staff_id}"):
-            targets.append((recipient, channel))
-    if not targets:
+    for name in audiences:
+        if name == "operator":
+            who = {"kind": "operator", "name": "monitoring centre"}
+            channels = parse_channels(list(operator_channels), owner="the operator channels")
+            targets.extend((who, channel) for channel in channels)
+            continue
+        people = roster.audience(
+            conn=conn, alarm_id=alarm["id"], site_id=alarm["site"]["id"], name=name
+        )
+        for person in people:
+            owner = f"{person.who['kind']} {person.who['id']}"
+            for channel in parse_channels(person.channels, owner=owner):
+                targets.append((person.who, channel))
+    # one message per person and channel, even if two audiences name the same person
+    unique = {(w["kind"], w.get("id"), c.kind, c.target): (w, c) for w, c in targets}
+    return list(unique.values())
+
+
+def enqueue_for_alarm(
+    *,
+    conn: Conn,
+    alarm_id: int,
+    tier: int,
+    operator_channels: Sequence[object] = (),
+    audiences: Sequence[str] = ("duty",),
+    links: AckLinks | None = None,
+    reminder: int = 0,
+    first: bool = True,
+) -> int:
+    """Insert one notification per channel of each recipient of ``audiences`` (see
+    ``alerts.roster``; ``operator`` is ``operator_channels``); returns how many.
+
+    For the ``first`` step of an alarm, nobody reachable is not an option: the operator
+    channels get the alarm instead, and if those are not configured either, a ``none``
+    notification in state ``gave_up`` is written and logged, so that the gap itself is on
+    record and visible rather than silent. A later tier with nobody reachable adds nothing
+    (its escalation event records zero messages).
+    """
+    alarm = _alarm_payload(conn, alarm_id)
+    message = _Message(alarm_id=alarm_id, tier=tier, reminder=reminder, alarm=alarm, links=links)
+    targets = _targets(conn, alarm=alarm, audiences=audiences, operator_channels=operator_channels)
+    if not targets and first and "operator" not in audiences:
         operator = {"kind": "operator", "name": "operator fallback"}
         fallback = parse_channels(list(operator_channels), owner="the operator fallback")
         targets = [(operator, channel) for channel in fallback]
-        logger.warning("alarm %d: no reachable %s staff; operator fallback used", alarm_id, role)
-    if not targets:
-        return _record_unreachable(conn, alarm_id=alarm_id, tier=tier, alarm=alarm)
-    return sum(
-        _insert(conn, alarm_id=alarm_id, tier=tier, recipient=r, channel=c, alarm=alarm)
-        for r, c in targets
+        logger.warning(
+            "alarm %d: nobody reachable among %s; operator fallback used", alarm_id, audiences
+        )
+    if not targets and first:
+        return _record_unreachable(conn, message)
+    return sum(_insert(conn, message, who, channel) for who, channel in targets)
+
+
+def record_silenced(*, conn: Conn, alarm_id: int, tier: int, detail: dict[str, Any]) -> None:
+    """The delivery record of an alarm nobody is told about because a silence covers it."""
+    alarm = _alarm_payload(conn, alarm_id)
+    message = _Message(alarm_id=alarm_id, tier=tier, reminder=0, alarm=alarm, links=None)
+    recipient = {"kind": "nobody", "name": "silenced", **detail}
+    _insert(
+        conn,
+        message,
+        recipient,
+        Channel("none", ""),
+        state="silenced",
+        error="covered by a silence",
     )
 
 
-def _record_unreachable(conn: Conn, *, alarm_id: int, tier: int, alarm: dict[str, Any]) -> int:
+def _record_unreachable(conn: Conn, message: _Message) -> int:
     logger.error(
-        "alarm %d reaches nobody: no duty staff channel and no operator fallback", alarm_id
+        "alarm %d reaches nobody: no recipient channel and no operator fallback",
+        message.alarm_id,
     )
     recipient = {"kind": "operator", "name": "nobody configured"}
     count = _insert(
         conn,
-        alarm_id=alarm_id,
-        tier=tier,
-        recipient=recipient,
-        channel=Channel("none", ""),
-        alarm=alarm,
-    )
-    conn.execute(
-        """UPDATE notifications SET state = 'gave_up',
-               last_error = 'no recipient channel and no operator fallback configured'
-           WHERE alarm_id = %s AND channel = 'none' AND tier = %s""",
-        (alarm_id, tier),
+        message,
+        recipient,
+        Channel("none", ""),
+        state="gave_up",
+        error="no recipient channel and no operator fallback configured",
     )
     record_event(
         conn=conn,
-        alarm_id=alarm_id,
+        alarm_id=message.alarm_id,
         actor=ACTOR,
         action="notified",
-        detail={"gave_up": True, "tier": tier, "error": "nobody reachable"},
+        detail={"gave_up": True, "tier": message.tier, "error": "nobody reachable"},
     )
     return count
 

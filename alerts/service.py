@@ -17,10 +17,10 @@ from typing import Any, Protocol
 import msgspec
 import psycopg
 
+from alerts import escalation
 from alerts.context import load_contexts
 from alerts.fall_watch import NoRecoveryWatch
 from alerts.models import AlarmKind, DeviceContext, Observation, Severity, Subject, Trigger
-from alerts.outbox import FIRST_TIER, enqueue_for_alarm
 from alerts.store import clear_alarm, raise_alarm
 from anxin import wire
 from anxin.consumer import BatchConsumer, ConsumerConfig, Message
@@ -70,7 +70,7 @@ class AlertsHandler:
         self._conn: psycopg.Connection[Any] | None = None
         self._contexts: dict[str, DeviceContext] = {}
         self._contexts_at = 0
-        self._operator_channels = settings.delivery_operator_channels
+        self._routing = escalation.routing_from(settings)
         self._unstored: list[Trigger] = []
         self.alarms_raised = 0
 
@@ -180,12 +180,7 @@ class AlertsHandler:
                 result = raise_alarm(conn=conn, trigger=trigger)
                 if result.created:
                     # in the alarm's own transaction: no alarm without a delivery record
-                    enqueue_for_alarm(
-                        conn=conn,
-                        alarm_id=result.alarm_id,
-                        tier=FIRST_TIER,
-                        operator_channels=self._operator_channels,
-                    )
+                    escalation.start(conn=conn, alarm_id=result.alarm_id, routing=self._routing)
                     self.alarms_raised += 1
                     logger.warning(
                         "alarm %d %s (%s) at %s: %s",
@@ -195,6 +190,8 @@ class AlertsHandler:
                         trigger.site_uid,
                         trigger.title,
                     )
+                else:
+                    escalation.on_repeat(conn=conn, result=result, routing=self._routing)
         conn.commit()
 
 

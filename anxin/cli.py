@@ -17,6 +17,8 @@ from rich.table import Table
 from alerts.fall.cli import app as fall_app
 from anxin.errors import AnxinError
 from anxin.settings import Settings
+from api.cli import users_app
+from dashboards.cli import app as dashboards_app
 
 console = Console(stderr=True)
 app = typer.Typer(
@@ -37,6 +39,8 @@ app.add_typer(sites_app, name="sites")
 app.add_typer(bench_app, name="bench")
 app.add_typer(sim_app, name="sim")
 app.add_typer(fall_app, name="fall")
+app.add_typer(users_app, name="users")
+app.add_typer(dashboards_app, name="dashboards")
 
 
 def load_settings() -> Settings:
@@ -108,15 +112,21 @@ def db_status() -> None:
 
 @db_app.command("maintain")
 def db_maintain() -> None:
-    """Apply retention on plain PostgreSQL (TimescaleDB runs its own policies); run it daily."""
+    """Apply retention on plain PostgreSQL (TimescaleDB runs its own policies) and bring the
+    inspectors' statistics rollup up to date; run it daily."""
+    from datetime import UTC, datetime
+
     from anxin.db import connect
     from anxin.maintenance import apply_retention
+    from api.inspector.rollup import refresh as refresh_statistics
 
     settings = load_settings()
     with connect(settings.database_url) as conn:
         for table, deleted in apply_retention(conn=conn).items():
             console.print(f"{table}: {deleted} rows past retention deleted")
         conn.commit()
+        months = refresh_statistics(conn=conn, now=datetime.now(UTC))
+        console.print(f"statistics rollup: {months} site-months brought up to date")
 
 
 @app.command("ingest")
@@ -309,6 +319,67 @@ def bench_ingest(
         typer.echo(json.dumps(result))
 
 
+@bench_app.command("history")
+def bench_history(
+    readings: Annotated[int, typer.Option(min=1000, help="readings to fill")] = 100_000_000,
+    alarms: Annotated[int, typer.Option(min=1000, help="alarms to fill")] = 1_000_000,
+    runs: Annotated[int, typer.Option(min=1, help="timed runs per query")] = 30,
+    reuse: Annotated[bool, typer.Option(help="skip the fill if already filled alike")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="last line: one JSON object")] = False,
+) -> None:
+    """Inspector history and statistics queries over 100 M readings and 1 M alarms."""
+    import json
+
+    from bench.history import HistoryBenchConfig, run
+
+    settings = load_settings()
+    config = HistoryBenchConfig(readings=readings, alarms=alarms, runs=runs, reuse=reuse)
+    result = run(settings, config, console)
+    table = Table("query", "p50 ms", "p95 ms", title="anxin bench history")
+    for who, part in (("inspector", result), ("admin", result["admin"])):
+        for name, figures in part["queries"].items():
+            table.add_row(f"{who}: {name}", str(figures["p50_ms"]), str(figures["p95_ms"]))
+        table.add_row(f"{who}: all", str(part["p50_ms"]), str(part["p95_ms"]), end_section=True)
+    console.print(table)
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+@bench_app.command("alarms")
+def bench_alarms(
+    rate: Annotated[float, typer.Option(help="background readings/s")] = 10_000,
+    duration: Annotated[float, typer.Option(min=10, help="seconds of background load")] = 30,
+    alarms: Annotated[int, typer.Option(min=1, help="SOS presses injected")] = 100,
+    devices: Annotated[int, typer.Option(min=2, help="background bracelets")] = 500,
+    escalation_s: Annotated[float, typer.Option(help="delay of the measured tier 2")] = 2.0,
+    private_broker: Annotated[
+        bool, typer.Option(help="start a tuned private Mosquitto (else use ANXIN_MQTT_URL)")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="last line: one JSON object")] = False,
+) -> None:
+    """Alarm latency under load: device publish → webhook and → SSE; escalation timer lag."""
+    import json
+
+    from bench.alarms import AlarmBenchConfig, run
+
+    settings = load_settings()
+    config = AlarmBenchConfig(
+        rate=rate,
+        duration_s=duration,
+        alarms=alarms,
+        devices=devices,
+        escalation_s=escalation_s,
+        private_broker=private_broker,
+    )
+    result = run(settings, config, console)
+    table = Table("figure", "value", title="anxin bench alarms")
+    for key, value in result.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
 @app.command("demo")
 def demo(
     duration: Annotated[float, typer.Option(help="seconds to run (0: until Ctrl-C)")] = 0,
@@ -337,28 +408,38 @@ def demo(
 
 @app.command("deliver")
 def deliver() -> None:
-    """Run a delivery worker (drains the outbox) until SIGTERM/SIGINT; run as many as needed."""
+    """Run a delivery worker (drains the outbox) and an escalation scheduler until
+    SIGTERM/SIGINT; run as many as needed."""
     import threading
 
-    from alerts.delivery import DeliveryConfig, DeliveryWorker
+    from alerts.delivery import DeliveryWorker, config_from
+    from alerts.escalation import routing_from
+    from alerts.scheduler import EscalationScheduler, SchedulerConfig
     from anxin.db import wait_for_database
     from anxin.migrate import migrate
 
     settings = load_settings()
     wait_for_database(_admin_url(settings.database_url))
     migrate(settings.database_url)
-    worker = DeliveryWorker(
-        DeliveryConfig(
-            database_url=settings.database_url,
-            webhook_secret=settings.delivery_webhook_secret,
-            smtp_url=settings.delivery_smtp_url,
-            batch=settings.delivery_batch,
-            poll_s=settings.delivery_poll_s,
-        )
+    routing = routing_from(settings)
+    worker = DeliveryWorker(config_from(settings, routing))
+    scheduler = EscalationScheduler(
+        SchedulerConfig(settings.database_url, routing, poll_s=settings.escalation_poll_s)
     )
     stop = threading.Event()
     _stop_on_signals(stop.set)
+    timers = threading.Thread(target=scheduler.run, args=(stop,), name="escalation")
+    timers.start()
     worker.run(stop)
+    timers.join()
+
+
+@app.command("api")
+def api() -> None:
+    """Serve the HTTP API (ANXIN_API_HOST:ANXIN_API_PORT) until SIGTERM/SIGINT."""
+    from api.cli import serve
+
+    serve(load_settings())
 
 
 @app.command("alerts")

@@ -115,11 +115,69 @@ class Settings(BaseSettings):
     )
     delivery_batch: int = Field(10, ge=1, le=100, description="Notifications claimed per round.")
     delivery_poll_s: float = Field(0.5, gt=0, le=10, description="Idle wait between outbox polls.")
+    escalation_poll_s: float = Field(
+        0.25, gt=0, le=1, description="Longest wait of the escalation scheduler between rounds."
+    )
+    public_url: str = Field(
+        "",
+        description="Public base URL of the API, e.g. https://anxin.example.org; messages link "
+        "to {public_url}/ack/{token}. Empty: messages carry no acknowledgement link.",
+    )
+    ack_secret: str = Field(
+        "",
+        description="Key (at least 32 bytes) that signs acknowledgement links; not the webhook "
+        "secret, which receivers know. Empty: messages carry no acknowledgement link.",
+    )
+    ack_link_ttl_s: int = Field(
+        86400, ge=60, description="How long an acknowledgement link in a message stays valid."
+    )
+
+    api_host: str = Field("127.0.0.1", description="Address the API listens on.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    api_secret: str = Field(
+        "",
+        description="Key that signs API tokens and session cookies; at least 32 characters, "
+        "required by 'anxin api'.",
+    )
+    api_token_ttl_s: int = Field(
+        8 * 3600, ge=60, description="Lifetime of an access token and of a console session."
+    )
+    api_cookie_secure: bool = Field(
+        True, description="Mark the session cookie Secure (sent over HTTPS only)."
+    )
+    api_stream_poll_s: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description="Live streams re-query at least this often, so a lost notification only "
+        "delays an event.",
+    )
+
+    grafana_url: str = Field(
+        "http://127.0.0.1:3000", description="Grafana that 'anxin dashboards provision' sets up."
+    )
+    grafana_token: str = Field(
+        "", description="Grafana service-account token (Admin role); else user and password."
+    )
+    grafana_user: str = Field("admin", description="Grafana user when no token is set.")
+    grafana_password: str = Field("", description="That Grafana user's password.")
+    grafana_database_url: str = Field(
+        "",
+        description="The database as Grafana reaches it (host, port, read-only role); empty: "
+        "ANXIN_DATABASE_URL.",
+    )
 
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url_parses(cls, value: str) -> str:
         parse_mqtt_url(value)
+        return value
+
+    @field_validator("ack_secret")
+    @classmethod
+    def _ack_secret_long_enough(cls, value: str) -> str:
+        if value and len(value.encode()) < 32:
+            raise ValueError("must be at least 32 bytes (e.g. the output of openssl rand -hex 32)")
         return value
 
     @property

@@ -212,9 +212,11 @@ def test_always_failing_receiver_gives_up_and_tells_the_operator(db_url, receive
         _drain(worker, db_url)
     worker.close()
 
-    assert _rows(db_url, "SELECT state, attempts, last_error FROM notifications") == [
-        ("gave_up", FAST.max_attempts, "HTTP 503")
-    ]
+    assert _rows(
+        db_url,
+        "SELECT state, attempts, last_error FROM notifications WHERE alarm_id = %s",
+        alarm_id,
+    ) == [("gave_up", FAST.max_attempts, "HTTP 503")]
     assert len(receiver.requests) == FAST.max_attempts
     assert count(db_url, "SELECT count(*) FROM delivery_attempts WHERE NOT ok") == 3
     [(detail,)] = _rows(

@@ -1,0 +1,1 @@
+"""The HTTP API of Anxin: access, scope enforcement, alarms, live stream and registry."""

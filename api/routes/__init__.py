@@ -1,0 +1,1 @@
+"""One router per domain noun; each route checks the principal through ``api.scope``."""

@@ -1,0 +1,4 @@
+"""Grafana dashboards as code: definitions, their JSON files, a query check and provisioning.
+
+See docs/dashboards.md.
+"""

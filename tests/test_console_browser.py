@@ -1,0 +1,260 @@
+"""The console in real headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright;
+``playwright install`` is never used), against a real uvicorn serving the app on the test
+database, and for the live board a real ingest + alerts platform on the real broker.
+
+Screenshots of each role's main page are written to ``artifacts/screenshots/`` (git-ignored):
+they are test artifacts, for a person to look at, and no assertion depends on them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from anxin import registry, wire
+from anxin.platform import Platform
+from anxin.settings import Settings
+from api.accounts import UserScope, create_user
+from tests.fix_api import PASSWORD
+from tests.fix_inspector import add_alarm
+from tests.helpers import Publisher, drop_session, now_ms, wait_until
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+LIVE_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium is missing: run scripts/setup (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(chromium, live_api):
+    """``open_page(username, locale)``: a logged-in page in a browser context of its own
+    (its own cookies), closed after the test."""
+    contexts = []
+
+    def open_as(username: str, locale: str = "zh-CN", phone: bool = False):
+        size = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
+        context = chromium.new_context(
+            locale=locale, viewport=size, is_mobile=phone, has_touch=phone, base_url=live_api
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.goto("/console/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def _screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("username", "home", "marker"),
+    [
+        ("duty_a", "/console/board", "#live table.alarm-table"),
+        ("family_1", "/console/residents/r-ha-1", ".status-card"),
+        ("inspector_xihu", "/console/history", "table.history"),
+        ("admin", "/console/admin/sites", "form.grid-form"),
+    ],
+)
+def test_each_role_logs_in_to_its_main_page(world, open_page, username, home, marker):
+    page = open_page(username, phone=username.startswith("family"))
+    assert page.url.endswith(home)
+    page.wait_for_selector(marker)
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], "the page scrolls sideways"
+    _screenshot(page, f"{username.split('_')[0]}-main")
+    page.click("a.lang")
+    page.wait_for_selector("html[lang=en]")
+    assert page.url.endswith(home)
+    assert page.locator("header nav, header .me").first.is_visible()
+
+
+def test_inspector_sees_statistics_with_charts(world, db_url, open_page):
+    start = datetime(2026, 10, 5, 2, tzinfo=UTC)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for site, ack_s in (("ha", 20), ("ha", 45), ("ha", 95), ("hh", 30), ("hh", 150)):
+            add_alarm(
+                conn,
+                site_id=world.sites[site],
+                raised_at=start + timedelta(hours=ack_s),
+                ack_after_s=ack_s,
+                resolve_after_s=ack_s * 8,
+                outcome="real",
+            )
+    page = open_page("inspector_xihu", locale="en-US")
+    page.goto("/console/statistics")
+    page.wait_for_selector("figure.chart svg rect")
+    assert page.locator(".figure span").first.inner_text() == "11"
+    _screenshot(page, "inspector-statistics")
+
+
+def test_family_cannot_open_another_residents_page(world, open_page):
+    page = open_page("family_1", locale="en-US")
+    own = page.goto("/console/residents/r-ha-1")
+    assert own is not None and own.status == 200
+    other = page.goto("/console/residents/r-ha-2")
+    assert other is not None and other.status == 404
+    assert "Resident r-ha-2" not in page.content()
+    board = page.goto("/console/board")
+    assert board is not None and board.status == 403
+
+
+def test_admin_registers_a_device_and_sees_its_password_once(world, open_page):
+    page = open_page("admin", locale="en-US")
+    page.goto("/console/admin/devices")
+    page.fill("form.grid-form input[name=uid]", "b-ha-9")
+    page.select_option("form.grid-form select[name=site]", "ha")
+    page.fill("form.grid-form input[name=resident]", "r-ha-2")
+    page.click("form.grid-form button[type=submit]")
+    password = page.locator("#mqtt-password").inner_text()
+    assert len(password) >= 16
+    _screenshot(page, "admin-device-created")
+    page.goto("/console/admin/devices")
+    assert "b-ha-9" in page.content() and password not in page.content()
+
+
+@pytest.fixture
+def platform(db_url, mqtt_url) -> Iterator[Platform]:
+    tag = uuid.uuid4().hex[:6]
+    settings = Settings(
+        database_url=db_url,
+        mqtt_url=mqtt_url,
+        ingest_client_id=f"test-console-ingest-{tag}",
+        ingest_share_group=f"console{tag}",
+        alerts_client_id=f"test-console-alerts-{tag}",
+        ingest_metrics_port=0,
+        ingest_batch_wait_ms=20,
+    )
+    running = Platform(settings)
+    running.start()
+    yield running
+    running.stop()
+    drop_session(mqtt_url, settings.ingest_client_id)
+    drop_session(mqtt_url, settings.alerts_client_id)
+
+
+def _new_resident_with_bracelet(db_url: str) -> tuple[int, str]:
+    """A resident at site ``ha`` wearing a bracelet with a uid no other test uses (the broker
+    is shared, and every alerts worker on it hears every topic)."""
+    device = f"brc-{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(db_url) as conn:
+        resident = registry.create_resident(
+            conn=conn, uid=f"r-{device}", site_uid="ha", name="Live Resident"
+        )
+        registry.create_device(
+            conn=conn, uid=device, site_uid="ha", kind="bracelet", resident_id=resident
+        )
+        create_user(
+            conn=conn,
+            username="duty_a2",
+            password=PASSWORD,
+            role="duty",
+            scope=UserScope(sites=["ha"]),
+        )
+        conn.commit()
+    return resident, device
+
+
+def _sos_alarm(db_url: str, resident: int) -> int | None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            """SELECT id FROM alarms WHERE kind = 'sos' AND subject_kind = 'resident'
+               AND subject_id = %s""",
+            (resident,),
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+def test_live_alarm_is_acknowledged_on_one_board_and_seen_on_another(
+    world, db_url, mqtt_url, platform, open_page
+):
+    resident, device = _new_resident_with_bracelet(db_url)
+    first = open_page("duty_a")
+    second = open_page("duty_a2", locale="en-US")
+    errors: list[str] = []
+    for page in (first, second):
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.wait_for_selector("#live-status[data-state=live]", timeout=LIVE_TIMEOUT_MS)
+    first.click("#sound-toggle")
+    assert first.locator("#sound-toggle").get_attribute("aria-pressed") == "true"
+
+    publisher = Publisher(mqtt_url)
+    try:
+        sos = wire.Event(seq=1, ts=now_ms(), event="sos")
+        publisher.publish(wire.topic("ha", device, "reading"), wire.encode(sos))
+    finally:
+        publisher.close()
+    wait_until(lambda: _sos_alarm(db_url, resident) is not None, what="the SOS alarm")
+    alarm_id = _sos_alarm(db_url, resident)
+    row = f"#alarm-{alarm_id}"
+
+    for page in (first, second):
+        page.wait_for_selector(f"{row}.state-open", timeout=LIVE_TIMEOUT_MS)
+        assert int(page.locator("#live").get_attribute("data-sounds") or 0) >= 1
+    _screenshot(first, "duty-board-live-alarm")
+
+    first.click(f"{row} [data-action=acknowledge]")
+    first.wait_for_selector(f"{row}.state-acknowledged", timeout=LIVE_TIMEOUT_MS)
+    second.wait_for_selector(f"{row}.state-acknowledged", timeout=LIVE_TIMEOUT_MS)
+    assert "duty_a" in second.locator(row).inner_text()
+
+    second.click(f"{row} [data-action=resolve]")
+    second.wait_for_selector("#resolve-dialog[open] input[value=false_alarm]")
+    _screenshot(second, "duty-resolve-dialog")
+    second.check("#resolve-dialog input[value=false_alarm]")
+    second.fill("#resolve-dialog textarea[name=note]", "pressed by mistake while dressing")
+    second.click("#resolve-dialog [data-action=confirm-resolve]")
+    for page in (second, first):
+        page.wait_for_selector(row, state="detached", timeout=LIVE_TIMEOUT_MS)
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        state = conn.execute(
+            "SELECT state::text, acknowledged_by, resolved_by, outcome, note FROM alarms "
+            "WHERE id = %s",
+            (alarm_id,),
+        ).fetchone()
+    assert state == (
+        "resolved",
+        "duty_a",
+        "duty_a2",
+        "false_alarm",
+        "pressed by mistake while dressing",
+    )
+    assert errors == []
