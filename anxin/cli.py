@@ -58,6 +58,8 @@ def load_settings() -> Settings:
         handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=True)],
         force=True,
     )
+    # yoyo logs every migration step at INFO; what was applied is reported by `db status`.
+    logging.getLogger("yoyo").setLevel(logging.WARNING)
     return settings
 
 
@@ -394,6 +396,8 @@ def demo(
     from device_sim.models import FleetSpec
 
     settings = load_settings()
+    # Each dead letter is counted in the demo's table; a line per message would bury it.
+    logging.getLogger("ingest").setLevel(logging.WARNING)
     counts = run_demo(
         settings,
         FleetSpec(seed=seed),
@@ -476,6 +480,38 @@ def sim_scenario(
         raise typer.BadParameter("name scenario files or pass --all")
     if not run_scenarios(settings, paths, console, with_platform=platform):
         raise typer.Exit(1)
+
+
+@sim_app.command("fleet")
+def sim_fleet(
+    interval: Annotated[float, typer.Option(help="seconds between readings per device")] = 5,
+    seed: Annotated[int, typer.Option(help="fleet and behaviour seed")] = 7,
+    incidents: Annotated[
+        bool, typer.Option(help="play demo.yaml: an SOS, a gas leak and a recorded fall")
+    ] = True,
+) -> None:
+    """Register the demo fleet and run its devices against a running platform until
+    SIGTERM/SIGINT (what `anxin demo` runs beside the platform; compose's `sim` service)."""
+    import threading
+    from contextlib import ExitStack
+
+    from anxin.db import wait_for_database
+    from anxin.demo import start_fleet
+    from anxin.migrate import migrate
+    from device_sim.models import FleetSpec
+
+    settings = load_settings()
+    wait_for_database(_admin_url(settings.database_url))
+    migrate(settings.database_url)
+    stop = threading.Event()
+    _stop_on_signals(stop.set)
+    with ExitStack() as stack:
+        sim, devices = start_fleet(
+            settings, FleetSpec(seed=seed), stack, interval_s=interval, incidents=incidents
+        )
+        console.print(f"fleet: {len(devices)} devices publishing every {interval:g} s")
+        stop.wait()
+    console.print(f"stopped after {sim.stats.published} messages")
 
 
 @sim_app.command("load")

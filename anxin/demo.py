@@ -20,13 +20,20 @@ from rich.live import Live
 from rich.table import Table
 
 from anxin.db import connect, wait_for_database, with_database
+from anxin.demo_services import (
+    DEMO_PASSWORD,
+    DemoLogin,
+    demo_settings,
+    ensure_logins,
+    start_services,
+)
 from anxin.errors import DatabaseUnavailable
 from anxin.localservers import PrivateMosquitto, PrivatePostgres
 from anxin.migrate import migrate
 from anxin.platform import Platform
 from anxin.settings import Settings
 from device_sim.falls import FallLibrary
-from device_sim.models import FleetSpec
+from device_sim.models import FleetSpec, SimDevice
 from device_sim.provision import provision
 from device_sim.runner import FleetRunner
 from device_sim.scenario import SCENARIO_DIR, load_scenario, play
@@ -89,28 +96,19 @@ def run_demo(
     With ``incidents`` the demo plays ``device_sim/scenarios/demo.yaml`` on its fleet (an SOS,
     a gas leak, a real recorded fall) so that alarms appear within the first minute."""
     with ExitStack() as stack:
-        settings = resolve_servers(settings, stack, console)
+        settings = demo_settings(resolve_servers(settings, stack, console))
         report = migrate(settings.database_url)
         console.print(f"storage: {report.backend.describe()}")
-        with connect(settings.database_url) as conn:
-            devices = provision(conn=conn, spec=spec)
-            conn.commit()
         platform = Platform(settings)
         platform.start()
         stack.callback(platform.stop)
+        sim, devices = start_fleet(
+            settings, spec, stack, interval_s=interval_s, incidents=incidents
+        )
         console.print(
             f"fleet: {len(devices)} devices on {len({d.site_uid for d in devices})} sites"
         )
-        sim = FleetRunner(devices, settings.mqtt, interval_s=interval_s, seed=spec.seed)
-        sim.start()
-        stack.callback(sim.stop)
-        if incidents:
-            scenario = load_scenario(SCENARIO_DIR / "demo.yaml")
-            threading.Thread(
-                target=play,
-                args=(scenario, sim, settings.database_url, FallLibrary()),
-                daemon=True,
-            ).start()
+        access = _access_table(start_services(settings, stack), ensure_logins(settings))
         started = time.monotonic()
         counts: dict[str, int] = {}
         try:
@@ -119,11 +117,43 @@ def run_demo(
                     counts = _counts(settings.database_url)
                     alarms = _recent_alarms(settings.database_url)
                     elapsed = time.monotonic() - started
-                    live.update(Group(_summary(counts, sim.stats.published, elapsed), alarms))
+                    live.update(
+                        Group(access, _summary(counts, sim.stats.published, elapsed), alarms)
+                    )
                     time.sleep(1)
         except KeyboardInterrupt:
             console.print("stopping …")
         return _counts(settings.database_url) or counts
+
+
+def start_fleet(
+    settings: Settings, spec: FleetSpec, stack: ExitStack, *, interval_s: float, incidents: bool
+) -> tuple[FleetRunner, list[SimDevice]]:
+    """Register the fleet (idempotent), start its devices and, with ``incidents``, play
+    ``demo.yaml`` on it; everything stops when ``stack`` closes."""
+    with connect(settings.database_url) as conn:
+        devices = provision(conn=conn, spec=spec)
+        conn.commit()
+    sim = FleetRunner(devices, settings.mqtt, interval_s=interval_s, seed=spec.seed)
+    sim.start()
+    stack.callback(sim.stop)
+    if incidents:
+        scenario = load_scenario(SCENARIO_DIR / "demo.yaml")
+        threading.Thread(
+            target=play,
+            args=(scenario, sim, settings.database_url, FallLibrary()),
+            daemon=True,
+        ).start()
+    return sim, devices
+
+
+def _access_table(url: str, logins: list[DemoLogin]) -> Table:
+    table = Table(title=f"console: {url}  (password of every demo user: {DEMO_PASSWORD})")
+    for column in ("user", "role", "sees"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.username, login.role, login.sees)
+    return table
 
 
 def _counts(url: str) -> dict[str, int]:

@@ -238,6 +238,9 @@ def test_a_malformed_filter_is_explained_not_a_crash(client, world):
     response = client.get("/console/history?since=yesterday")
     assert response.status_code == 400
     assert "2026-11-01" in response.text
+    not_an_id = client.get("/console/alarms/first")
+    assert not_an_id.status_code == 400
+    assert not_an_id.headers["content-type"].startswith("text/html")
 
 
 def test_history_pages_follow_the_cursor(client, world, db_url):

@@ -26,12 +26,12 @@ from anxin import __version__
 from anxin.errors import AnxinError
 from api.console import csrf
 from api.console.i18n import LANGUAGES, language_of, translator
+from api.console.status import DEFAULT_ZONE
 from api.errors import Unauthenticated, status_of
 from api.scope import Principal, Role
 
 PREFIX = "/console"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
 
 HOME = {
     Role.ADMIN: f"{PREFIX}/admin/sites",

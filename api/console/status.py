@@ -14,9 +14,11 @@ from psycopg.rows import class_row
 from pydantic import BaseModel
 
 from api import scope
-from api.console.render import DEFAULT_ZONE
 from api.db import Conn
 from api.scope import Principal
+
+DEFAULT_ZONE = ZoneInfo("Asia/Shanghai")
+"""For a user who sees no site yet."""
 
 
 class ResidentStatus(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -51,7 +52,7 @@ def _form_context(conn: Conn, principal: Principal, form: FilterForm) -> dict[st
     }
 
 
-def _spec(form: FilterForm, zone: Any) -> tuple[AlarmFilter, str | None]:
+def _spec(form: FilterForm, zone: ZoneInfo) -> tuple[AlarmFilter, str | None]:
     """The filter, or no filter and the reason the form could not be read."""
     try:
         return form.to_filter(zone), None
