@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -35,6 +36,7 @@ from anxin.settings import Settings
 from device_sim.falls import FallLibrary
 from device_sim.models import FleetSpec, SimDevice
 from device_sim.provision import provision
+from device_sim.recipients import recipients_inbox
 from device_sim.runner import FleetRunner
 from device_sim.scenario import SCENARIO_DIR, load_scenario, play
 
@@ -99,6 +101,8 @@ def run_demo(
         settings = demo_settings(resolve_servers(settings, stack, console))
         report = migrate(settings.database_url)
         console.print(f"storage: {report.backend.describe()}")
+        # The demo's people are reached by webhooks to a local inbox standing for their phones.
+        spec = replace(spec, notify_url=stack.enter_context(recipients_inbox()))
         platform = Platform(settings)
         platform.start()
         stack.callback(platform.stop)

@@ -75,24 +75,36 @@ def start_services(settings: Settings, stack: ExitStack) -> str:
     """Start the API (with the console), a delivery worker and the escalation scheduler;
     returns the console's URL. They stop when ``stack`` closes."""
     _require_free_port(settings.api_host, settings.api_port)
+    start_delivery(settings, stack)
+    server = _api_server(settings)
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+
+    def shut_down() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    stack.callback(shut_down)
+    return f"http://{settings.api_host}:{settings.api_port}/console"
+
+
+def start_delivery(settings: Settings, stack: ExitStack) -> None:
+    """A delivery worker and the escalation scheduler (what ``anxin deliver`` runs), in
+    threads that stop when ``stack`` closes."""
     stop = threading.Event()
     threads = [
         threading.Thread(target=_deliver, args=(settings, stop), name="deliver", daemon=True),
         threading.Thread(target=_escalate, args=(settings, stop), name="escalate", daemon=True),
     ]
-    server = _api_server(settings)
-    threads.append(threading.Thread(target=server.run, name="api", daemon=True))
     for thread in threads:
         thread.start()
 
     def shut_down() -> None:
         stop.set()
-        server.should_exit = True
         for thread in threads:
             thread.join(timeout=10)
 
     stack.callback(shut_down)
-    return f"http://{settings.api_host}:{settings.api_port}/console"
 
 
 def _require_free_port(host: str, port: int) -> None:

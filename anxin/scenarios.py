@@ -10,21 +10,28 @@ from rich.console import Console
 from rich.table import Table
 
 from anxin.db import connect
+from anxin.demo_services import demo_settings, start_delivery
 from anxin.migrate import migrate
 from anxin.platform import Platform
 from anxin.settings import Settings
 from device_sim.falls import FallLibrary
 from device_sim.provision import provision
+from device_sim.recipients import recipients_inbox
 from device_sim.runner import FleetRunner
 from device_sim.scenario import Outcome, Scenario, load_scenario, play
 
 
 def run_one(
-    settings: Settings, scenario: Scenario, falls: FallLibrary, prefix: str = ""
+    settings: Settings,
+    scenario: Scenario,
+    falls: FallLibrary,
+    prefix: str = "",
+    notify_url: str = "",
 ) -> list[Outcome]:
-    """Play one scenario on its own fleet (uids start with ``prefix``); the platform must run."""
+    """Play one scenario on its own fleet (uids start with ``prefix``, its people reached at
+    ``notify_url``); the platform must run."""
     with connect(settings.database_url) as conn:
-        devices = provision(conn=conn, spec=scenario.spec(prefix))
+        devices = provision(conn=conn, spec=scenario.spec(prefix, notify_url))
         conn.commit()
     runner = FleetRunner(
         devices, settings.mqtt, interval_s=scenario.interval_s, heartbeat_s=scenario.heartbeat_s
@@ -39,20 +46,25 @@ def run_one(
 def run_scenarios(
     settings: Settings, paths: list[Path], console: Console, *, with_platform: bool
 ) -> bool:
-    """Run the files side by side, each on its own fleet (uid prefix ``s<n>-``), and print a
-    table each; True when every expectation was met in time."""
+    """Run the files side by side, each on its own fleet (uid prefix ``s<n>-``) whose people
+    are reached through a local webhook inbox, and print a table each; True when every
+    expectation was met in time. With ``with_platform``, ingest, alerts, delivery and
+    escalation run here; else they must already run (and reach this machine's inbox)."""
     falls = FallLibrary()
     scenarios = [load_scenario(path) for path in paths]
     with ExitStack() as stack:
         migrate(settings.database_url)
+        notify_url = stack.enter_context(recipients_inbox())
         if with_platform:
+            settings = demo_settings(settings)
             platform = Platform(settings)
             platform.start()
             stack.callback(platform.stop)
+            start_delivery(settings, stack)
         with ThreadPoolExecutor(max_workers=len(scenarios)) as pool:
             results = list(
                 pool.map(
-                    lambda item: run_one(settings, item[1], falls, f"s{item[0]}-"),
+                    lambda item: run_one(settings, item[1], falls, f"s{item[0]}-", notify_url),
                     enumerate(scenarios),
                 )
             )

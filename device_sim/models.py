@@ -17,6 +17,8 @@ class FleetSpec:
     seed: int = 7
     prefix: str = ""
     """Put before every site, resident and device uid, so that fleets can run side by side."""
+    notify_url: str = ""
+    """With a URL, new sites get staff and contacts reached by webhooks to it."""
 
 
 @dataclass(frozen=True)

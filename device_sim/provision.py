@@ -25,9 +25,12 @@ def provision(*, conn: psycopg.Connection[Any], spec: FleetSpec) -> list[SimDevi
     """Create (or find) every site, room, resident and device of ``spec``; does not commit."""
     devices: list[SimDevice] = []
 
+    created: list[tuple[str, str]] = []
+
     def site(uid: str, name: str, kind: str, region: str) -> None:
         if registry.get_site(conn=conn, uid=uid) is None:
             registry.create_site(conn=conn, uid=uid, name=name, kind=kind, region=region)
+            created.append((uid, kind))
 
     def device(
         uid: str,
@@ -107,4 +110,83 @@ def provision(*, conn: psycopg.Connection[Any], spec: FleetSpec) -> list[SimDevi
             loc = registry.create_location(conn=conn, site_uid=s, name=name, kind=kind)
             sensor = "heat" if kind == "cold_storage" else "multi"
             device(f"{s}-{name}-{sensor}", s, sensor, location=name, location_id=loc)
+    if spec.notify_url:
+        for uid, kind in created:
+            add_people(conn=conn, site_uid=uid, site_kind=kind, notify_url=spec.notify_url)
     return devices
+
+
+def add_people(
+    *, conn: psycopg.Connection[Any], site_uid: str, site_kind: str, notify_url: str
+) -> None:
+    """Who is told at a new site, all reached through webhooks to ``notify_url``: a duty nurse
+    and a supervisor (standing roles, so every hour is covered), a manager; for a senior living
+    alone, a daughter and a son in that order and a community worker."""
+    from api.registry.models import ContactIn, StaffIn
+    from api.registry.service import create_contact, create_staff
+
+    channels = [{"kind": "webhook", "url": notify_url}]
+    if site_kind == "home_alone":
+        _alone_policy(conn=conn, site_uid=site_uid)
+        resident = f"{site_uid}-r1"
+        for priority, relation in enumerate(("daughter", "son"), start=1):
+            create_contact(
+                conn=conn,
+                body=ContactIn.model_validate(
+                    {
+                        "site": site_uid,
+                        "resident": resident,
+                        "name": f"{relation} of {resident}",
+                        "kind": "family",
+                        "relation": relation,
+                        "priority": priority,
+                        "channels": channels,
+                    }  # fmt: skip
+                ),
+            )
+        create_contact(
+            conn=conn,
+            body=ContactIn.model_validate(
+                {
+                    "site": site_uid,
+                    "name": f"community worker of {site_uid}",
+                    "kind": "community",
+                    "tier": "community",
+                    "channels": channels,
+                }  # fmt: skip
+            ),
+        )
+        return
+    for role in ("duty", "supervisor", "manager"):
+        create_staff(
+            conn=conn,
+            body=StaffIn.model_validate(
+                {
+                    "site": site_uid,
+                    "name": f"{role} of {site_uid}",
+                    "role": role,
+                    "channels": channels,
+                }  # fmt: skip
+            ),
+        )
+
+
+def _alone_policy(*, conn: psycopg.Connection[Any], site_uid: str) -> None:
+    """A home has no staff on duty: the family and the community worker are the first tier,
+    the town after 10 min, the district after 30 min (the platform's defaults otherwise)."""
+    from alerts.policies import Step, set_policy
+
+    site = registry.get_site(conn=conn, uid=site_uid)
+    assert site is not None
+    set_policy(
+        conn=conn,
+        site_id=site.id,
+        min_severity=3,
+        reminder_s=60,
+        note="senior living alone: nobody on duty, family and community first",
+        steps=[
+            Step(tier=1, delay_s=0, audiences=("family", "community")),
+            Step(tier=2, delay_s=600, audiences=("town",)),
+            Step(tier=3, delay_s=1800, audiences=("district",)),
+        ],
+    )

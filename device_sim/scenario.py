@@ -2,8 +2,9 @@
 
 A scenario file (YAML, ``device_sim/scenarios/``) names a fleet, events (``at`` seconds after
 the start, a device, an action) and expectations (an alarm of a kind and at least a severity
-within so many seconds; dead letters of a reason). ``run_scenario`` plays it against the
-running platform and reports, for every expectation, when it was met or that it was not.
+within so many seconds; dead letters of a reason; a message about an alarm delivered to an
+audience). ``play`` runs it against the running platform and reports, for every expectation,
+when it was met or that it was not.
 """
 
 from __future__ import annotations
@@ -78,6 +79,16 @@ class DeadLetterExpectation(_Strict):
     within_s: float = Field(gt=0)
 
 
+class NotificationExpectation(_Strict):
+    """A message about an alarm of ``alarm`` kind delivered to someone of ``notify`` (an
+    audience: duty, supervisor, manager, family, community, operator) within ``within_s``."""
+
+    notify: Literal["duty", "supervisor", "manager", "family", "community", "operator"]
+    alarm: str
+    within_s: float = Field(gt=0)
+    site: str | None = None
+
+
 class Fleet(_Strict):
     care_homes: int = 1
     rooms_per_home: int = 1
@@ -95,14 +106,15 @@ class Scenario(_Strict):
     events: list[Event]
     expect: list[AlarmExpectation] = []
     dead_letters: list[DeadLetterExpectation] = []
+    notifications: list[NotificationExpectation] = []
 
-    def spec(self, prefix: str = "") -> FleetSpec:
-        return FleetSpec(**self.fleet.model_dump(), seed=7, prefix=prefix)
+    def spec(self, prefix: str = "", notify_url: str = "") -> FleetSpec:
+        return FleetSpec(**self.fleet.model_dump(), seed=7, prefix=prefix, notify_url=notify_url)
 
     @property
     def deadline_s(self) -> float:
         waits = [e.within_s for e in self.expect] + [d.within_s for d in self.dead_letters]
-        return max(waits, default=5.0)
+        return max(waits + [n.within_s for n in self.notifications], default=5.0)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -213,6 +225,12 @@ def play(
         Outcome(f"{d.count} dead letter(s) {d.reason}", d.within_s, None)
         for d in scenario.dead_letters
     ]
+    outcomes += [
+        Outcome(
+            f"{n.notify} told of {n.alarm}" + (f" at {n.site}" if n.site else ""), n.within_s, None
+        )
+        for n in scenario.notifications
+    ]
     stop = threading.Event()
     with psycopg.connect(db_url, autocommit=True) as conn:
         while not stop.is_set():
@@ -260,7 +278,9 @@ def _check(
         ).fetchone()
         if row:
             outcome.met_after_s = elapsed
-    for outcome, dl in zip(outcomes[len(scenario.expect) :], scenario.dead_letters, strict=True):
+    first_dead = len(scenario.expect)
+    first_note = first_dead + len(scenario.dead_letters)
+    for outcome, dl in zip(outcomes[first_dead:first_note], scenario.dead_letters, strict=True):
         if outcome.met_after_s is not None:
             continue
         row = conn.execute(
@@ -270,3 +290,29 @@ def _check(
         ).fetchone()
         if row and row[0] >= dl.count:
             outcome.met_after_s = elapsed
+    for outcome, note in zip(outcomes[first_note:], scenario.notifications, strict=True):
+        if outcome.met_after_s is None and _delivered(conn, note, wall_start, prefix):
+            outcome.met_after_s = elapsed
+
+
+_AUDIENCE = """CASE WHEN n.recipient->>'kind' = 'staff' THEN n.recipient->>'role'
+                    WHEN n.recipient ? 'relation' THEN 'family'
+                    WHEN n.recipient ? 'level' THEN 'community'
+                    ELSE n.recipient->>'kind' END"""
+
+
+def _delivered(
+    conn: psycopg.Connection[Any], note: NotificationExpectation, wall_start: float, prefix: str
+) -> bool:
+    """A message to that audience about that kind of alarm of this run's sites was delivered."""
+    site = prefix + note.site if note.site else None
+    row = conn.execute(
+        f"""SELECT 1 FROM notifications n JOIN alarms a ON a.id = n.alarm_id
+            JOIN sites s ON s.id = a.site_id
+            WHERE a.kind = %s AND n.state = 'delivered' AND {_AUDIENCE} = %s
+              AND n.delivered_at >= to_timestamp(%s) AND s.uid LIKE %s
+              AND (%s::text IS NULL OR s.uid = %s)
+            LIMIT 1""",
+        (note.alarm, note.notify, wall_start, prefix + "%", site, site),
+    ).fetchone()
+    return row is not None

@@ -1,17 +1,22 @@
 """Every shipped scenario, end to end: simulated devices → real broker → ingest and alerts →
-real database. A test fails when an expected alarm or dead letter does not come in time."""
+real database → delivery and escalation → webhooks to a real HTTP inbox standing for people's
+phones. A test fails when an expected alarm, dead letter or delivered notification does not
+come in time."""
 
 from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 
 import pytest
 
+from anxin.demo_services import demo_settings, start_delivery
 from anxin.platform import Platform
 from anxin.scenarios import run_one
 from anxin.settings import Settings
 from device_sim.falls import FallLibrary, fall_data_path
+from device_sim.recipients import recipients_inbox
 from device_sim.scenario import load_scenario, shipped_scenarios
 from tests.helpers import drop_session
 
@@ -30,22 +35,29 @@ def test_every_shipped_scenario_produces_its_outcomes_in_time(db_url, mqtt_url):
     )
     scenarios = [load_scenario(p) for p in shipped_scenarios()]
     assert len(scenarios) >= 8
+    assert sum(len(s.notifications) for s in scenarios) >= 6
     falls = FallLibrary()
     # A synthetic fall is a textbook shape, not a recording: whether the classifier confirms it
     # says nothing, so scenarios that replay falls run only where the recordings are.
     need_recordings = [s.name for s in scenarios if any(e.action == "fall" for e in s.events)]
     if not falls.real:
         scenarios = [s for s in scenarios if s.name not in need_recordings]
+    settings = demo_settings(settings)
     platform = Platform(settings)
     platform.start()
     try:
-        with ThreadPoolExecutor(max_workers=len(scenarios)) as pool:
-            results = list(
-                pool.map(
-                    lambda item: run_one(settings, item[1], falls, f"t{tag}{item[0]}-"),
-                    enumerate(scenarios),
+        with ExitStack() as stack:
+            notify_url = stack.enter_context(recipients_inbox())
+            start_delivery(settings, stack)
+            with ThreadPoolExecutor(max_workers=len(scenarios)) as pool:
+                results = list(
+                    pool.map(
+                        lambda item: run_one(
+                            settings, item[1], falls, f"t{tag}{item[0]}-", notify_url
+                        ),
+                        enumerate(scenarios),
+                    )
                 )
-            )
     finally:
         platform.stop()
         drop_session(mqtt_url, settings.ingest_client_id)
