@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 import psycopg
 
+from anxin.errors import BrokerUnavailable
 from anxin.mqtt import connect_and_wait, make_client
 from anxin.mqtt_buffered import BufferedClient
 from anxin.settings import MqttEndpoint
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 _BACKOFF_MAX_S = 10.0
 _SHUTDOWN_GRACE_S = 10.0
+_SUBSCRIBE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class BatchConsumer:
         self._client: BufferedClient | None = None
         self._worker: threading.Thread | None = None
         self._connected_once = False
+        self._subscribed = threading.Event()
 
     def start(self) -> None:
         """Open the handler first, so nothing is received that could not be processed."""
@@ -93,13 +96,23 @@ class BatchConsumer:
         client.on_message = self._on_message
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = lambda *_: self._subscribed.set()
         connect_and_wait(
             client,
             self._endpoint,
             persistent=True,
             receive_maximum=self._config.receive_maximum,
         )
+        # A new session receives nothing published before the broker acknowledged the
+        # subscription: callers (the demo, tests, scenario runs) may publish right after start().
         self._client = client
+        if not self._subscribed.wait(_SUBSCRIBE_TIMEOUT_S):
+            self.stop()
+            raise BrokerUnavailable(
+                f"the broker did not acknowledge the subscription {self._config.subscription!r} "
+                f"within {_SUBSCRIBE_TIMEOUT_S:g} s; check that this account may subscribe to it "
+                "(the ACL written by 'anxin devices broker-auth')"
+            )
         logger.info(
             "%s %s consuming %s from %s:%d",
             self._config.name,

@@ -115,4 +115,5 @@ class SseClient:
         self._stop.set()
         if self._conn is not None and self._conn.sock is not None:
             self._conn.sock.close()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():  # never started when the platform failed to come up
+            self._thread.join(timeout=5)

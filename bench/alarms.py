@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,11 +94,14 @@ def run(settings: Settings, config: AlarmBenchConfig, console: Console) -> dict[
             published, offered = _load_and_inject(mqtt_url, background, wearers, config, console)
             _wait_for_deliveries(receiver, sse, published, console)
         finally:
-            sse.stop()
-            cpu = _stop(stack)
-            receiver.stop()
-            if broker is not None:
-                broker.stop()
+            # Every step runs even if one before it fails: a worker left running would go on
+            # draining the next run's database with this run's secret.
+            with ExitStack() as cleanup:
+                if broker is not None:
+                    cleanup.callback(broker.stop)
+                cleanup.callback(receiver.stop)
+                cleanup.callback(lambda: cpu.update(_stop(stack)))
+                cleanup.callback(sse.stop)
     figures = _figures(db_url, config, receiver, sse, published, wearers, offered)
     return {**figures, **{f"cpu_s_{name}": seconds for name, seconds in cpu.items()}}
 

@@ -91,13 +91,12 @@ def _send(client: TestClient, case: Any, headers: dict[str, str]) -> Any:
         body["content"] = data
     elif data is not None:
         body["data"] = data
+    sent_headers = dict(kwargs.get("headers") or {})
+    cookies = kwargs.get("cookies")
+    if cookies:  # a header, not the client's jar: generated cookies must not leak to other cases
+        sent_headers["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     response = client.request(
-        kwargs["method"],
-        kwargs["url"],
-        params=kwargs.get("params"),
-        headers=kwargs.get("headers"),
-        cookies=kwargs.get("cookies"),
-        **body,
+        kwargs["method"], kwargs["url"], params=kwargs.get("params"), headers=sent_headers, **body
     )
     response.request.read()  # multipart bodies are streamed; schemathesis reads them back
     return response

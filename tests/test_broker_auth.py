@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import paho.mqtt.client as mqtt
@@ -62,8 +63,12 @@ def test_device_publishes_only_on_its_own_topics(secured_broker):
     broker, alice_pw, _ = secured_broker
     got: list[str] = []
     service = _client(broker.url, "anxin-ingest", "svc-pass")
+    subscribed = threading.Event()
     service.on_message = lambda c, u, m: got.append(m.topic)
+    service.on_subscribe = lambda *_: subscribed.set()
     service.subscribe("anxin/v1/#", qos=1)
+    # publishing before the broker confirmed the subscription would lose alice's message
+    assert subscribed.wait(10), "the service account's subscription was not acknowledged"
     own = wire.topic("s1", "brc-alice", "reading")
     forged = wire.topic("s1", "brc-bob", "reading")
     other_site = wire.topic("s2", "brc-alice", "reading")
