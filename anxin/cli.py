@@ -354,6 +354,9 @@ def bench_alarms(
     alarms: Annotated[int, typer.Option(min=1, help="SOS presses injected")] = 100,
     devices: Annotated[int, typer.Option(min=2, help="background bracelets")] = 500,
     escalation_s: Annotated[float, typer.Option(help="delay of the measured tier 2")] = 2.0,
+    load_nice: Annotated[
+        int, typer.Option(help="niceness added to the simulated devices (0: equal share)")
+    ] = 10,
     private_broker: Annotated[
         bool, typer.Option(help="start a tuned private Mosquitto (else use ANXIN_MQTT_URL)")
     ] = True,
@@ -372,6 +375,7 @@ def bench_alarms(
         devices=devices,
         escalation_s=escalation_s,
         private_broker=private_broker,
+        load_nice=load_nice,
     )
     result = run(settings, config, console)
     table = Table("figure", "value", title="anxin bench alarms")

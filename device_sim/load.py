@@ -31,6 +31,9 @@ class LoadPlan:
     qos: int
     client_id: str
     seq_offset: int = 0
+    nice: int = 0
+    """Added to the publisher process's niceness: a benchmark that shares the machine with the
+    platform lowers the simulated devices, which in a deployment run elsewhere."""
 
 
 def build_payload(seq: int, ts: int, per_message: int) -> tuple[str, bytes]:
@@ -46,6 +49,8 @@ def build_payload(seq: int, ts: int, per_message: int) -> tuple[str, bytes]:
 
 def publish(plan: LoadPlan, progress: Synchronized[int]) -> None:
     """Publish the plan at ``rate`` messages/s (0: as fast as the broker takes them)."""
+    if plan.nice:
+        os.nice(plan.nice)
     endpoint = parse_mqtt_url(plan.mqtt_url)
     client = make_client(endpoint, plan.client_id)
     client.max_inflight_messages_set(INFLIGHT)
@@ -133,6 +138,7 @@ def split_plan(
     publishers: int,
     name: str = "load",
     seq_offset: int = 0,
+    nice: int = 0,
 ) -> list[LoadPlan]:
     """Share devices, messages and rate between ``publishers`` processes (one client each)."""
     if publishers < 1 or len(devices) < publishers:
@@ -149,6 +155,7 @@ def split_plan(
             qos=qos,
             client_id=f"anxin-{name}-{i}-{os.getpid()}",
             seq_offset=seq_offset,
+            nice=nice,
         )
         for i in range(publishers)
     ]
