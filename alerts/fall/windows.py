@@ -21,6 +21,7 @@ from alerts.fall.features import N_FEATURES, window_features
 from alerts.fall.preprocess import FloatArray, magnitude
 from alerts.fall.trigger import (
     WINDOW_AFTER_S,
+    WINDOW_BEFORE_S,
     ImpactWindow,
     cut_window,
     find_impacts,
@@ -49,12 +50,21 @@ MIN_TRUNCATED_AFTER_S = 2.0
 """Truncated copies keep at least this much after the impact; with less, the evidence is too thin
 to call anything a fall, and teaching the model otherwise costs false alarms."""
 
+LATE_START_COPY_P = 0.3
+"""Share of fall windows also used with their start cut off. FallAllD's falls all happen 10 s into
+a recording, so without these copies the model learns that a window missing its first seconds
+(an impact early in a recording) is never a fall, and misses a fall that a bracelet reports just
+after it was switched on or that another data set records from shortly before the fall."""
+
+MIN_LATE_START_BEFORE_S = 1.0
+"""Late-start copies keep at least this much before the impact, the descent of a fall."""
+
 
 @dataclass(frozen=True)
 class WindowTable:
     """One row per window. ``target``: 1 fall impact, 0 daily activity, -1 not for training
     (other triggers in a fall trial, which may be the stumble before or the rebound after).
-    ``scored`` is False for the truncated training copies, which production never sees."""
+    ``scored`` is False for the cut-short training copies, which production never sees."""
 
     features: FloatArray
     trial: npt.NDArray[np.int64]
@@ -164,6 +174,8 @@ def training_table(
                 rows.add(window, i, variant, 1 if k == main else -1, True)
             if main is not None and rng.random() < TRUNCATED_COPY_P:
                 rows.add(_truncated(windows[main], rng), i, variant, 1, False)
+            if main is not None and rng.random() < LATE_START_COPY_P:
+                rows.add(_late_start(windows[main], rng), i, variant, 1, False)
         if progress is not None:
             progress(1)
     table = rows.table()
@@ -183,6 +195,16 @@ def _main_impact(windows: list[ImpactWindow], main_s: float) -> int | None:
 def _truncated(window: ImpactWindow, rng: np.random.Generator) -> ImpactWindow:
     """The window as if the recording had stopped a few seconds after the impact."""
     idx = np.flatnonzero(window.t_s <= rng.uniform(MIN_TRUNCATED_AFTER_S, WINDOW_AFTER_S - 0.2))
+    return _part(window, idx)
+
+
+def _late_start(window: ImpactWindow, rng: np.random.Generator) -> ImpactWindow:
+    """The window as if the recording had started shortly before the impact."""
+    keep = rng.uniform(MIN_LATE_START_BEFORE_S, WINDOW_BEFORE_S - 0.2)
+    return _part(window, np.flatnonzero(window.t_s >= -keep))
+
+
+def _part(window: ImpactWindow, idx: npt.NDArray[np.intp]) -> ImpactWindow:
     return ImpactWindow(
         t_s=window.t_s[idx],
         acc_g=window.acc_g[idx],
