@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +43,17 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(fall_app, name="fall")
 app.add_typer(users_app, name="users")
 app.add_typer(dashboards_app, name="dashboards")
+
+
+def _report(title: str, figures: Mapping[str, object], *, as_json: bool) -> None:
+    """A benchmark's figures as a table; with ``--json`` also as one JSON object, the last line
+    of standard output (the contract scripts rely on)."""
+    table = Table("figure", "value", title=title)
+    for key, value in figures.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    if as_json:
+        typer.echo(json.dumps(figures))
 
 
 def load_settings() -> Settings:
@@ -296,8 +309,6 @@ def bench_ingest(
     as_json: Annotated[bool, typer.Option("--json", help="last line: one JSON object")] = False,
 ) -> None:
     """Ingest throughput, publish→commit latency, loss, duplicates and memory."""
-    import json
-
     from bench.ingest import BenchConfig, run
 
     settings = load_settings()
@@ -313,12 +324,7 @@ def bench_ingest(
         drain_messages=drain_messages,
     )
     result = run(settings, config, console)
-    table = Table("figure", "value", title="anxin bench ingest")
-    for key, value in result.items():
-        table.add_row(key, str(value))
-    console.print(table)
-    if as_json:
-        typer.echo(json.dumps(result))
+    _report("anxin bench ingest", result, as_json=as_json)
 
 
 @bench_app.command("history")
@@ -330,8 +336,6 @@ def bench_history(
     as_json: Annotated[bool, typer.Option("--json", help="last line: one JSON object")] = False,
 ) -> None:
     """Inspector history and statistics queries over 100 M readings and 1 M alarms."""
-    import json
-
     from bench.history import HistoryBenchConfig, run
 
     settings = load_settings()
@@ -363,8 +367,6 @@ def bench_alarms(
     as_json: Annotated[bool, typer.Option("--json", help="last line: one JSON object")] = False,
 ) -> None:
     """Alarm latency under load: device publish → webhook and → SSE; escalation timer lag."""
-    import json
-
     from bench.alarms import AlarmBenchConfig, run
 
     settings = load_settings()
@@ -378,12 +380,7 @@ def bench_alarms(
         load_nice=load_nice,
     )
     result = run(settings, config, console)
-    table = Table("figure", "value", title="anxin bench alarms")
-    for key, value in result.items():
-        table.add_row(key, str(value))
-    console.print(table)
-    if as_json:
-        typer.echo(json.dumps(result))
+    _report("anxin bench alarms", result, as_json=as_json)
 
 
 @app.command("demo")
@@ -535,8 +532,6 @@ def sim_load(
     """Load mode: N bracelets publishing vitals at a rate, batch size and QoS; prints the
     offered rate. Publishers connect one client per process, so run it against a broker that
     admits them (the local one; not the per-device ACL of production)."""
-    import json
-
     from rich.progress import Progress
 
     from device_sim.load import run_load, split_plan
@@ -559,12 +554,7 @@ def sim_load(
         task = bar.add_task("published messages", total=messages)
         result = run_load(plans, lambda done, total: bar.update(task, completed=done, total=total))
     figures = result.figures()
-    table = Table("figure", "value", title="anxin sim load")
-    for key, value in figures.items():
-        table.add_row(key, str(value))
-    console.print(table)
-    if as_json:
-        typer.echo(json.dumps(figures))
+    _report("anxin sim load", figures, as_json=as_json)
 
 
 def _register_load_devices(database_url: str, site: str, uids: list[str]) -> None:
@@ -594,8 +584,6 @@ def sim_week(
     as_json: Annotated[bool, typer.Option("--json", help="last line: one JSON object")] = False,
 ) -> None:
     """A week of ordinary life (no incidents) through the rules: every safety alarm is false."""
-    import json
-
     from rich.progress import Progress
 
     from device_sim.week import simulate_week
@@ -618,9 +606,4 @@ def sim_week(
         "false_alarms_by_kind": dict(result.safety),
         "device_health_warnings": dict(result.device_health),
     }
-    table = Table("figure", "value", title="anxin sim week")
-    for key, value in figures.items():
-        table.add_row(key, str(value))
-    console.print(table)
-    if as_json:
-        typer.echo(json.dumps(figures))
+    _report("anxin sim week", figures, as_json=as_json)

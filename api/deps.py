@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, OAuth2PasswordBearer
 
 from anxin.settings import Settings
-from api import accounts, scope
+from api import accounts, csrf, scope
 from api.db import Conn, get_conn
 from api.errors import Forbidden, Unauthenticated
 from api.scope import Action, Principal, Role, Via
@@ -38,6 +38,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def current_principal(
+    request: Request,
     conn: ConnDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(_bearer)],
@@ -50,6 +51,9 @@ def current_principal(
     elif api_key:
         principal = accounts.principal_for_api_key(conn=conn, key=api_key)
     elif session:
+        # The console's own form posts check their token themselves (it may be a form field).
+        if request.url.path.startswith("/api/"):
+            csrf.check_session_request(request, session, settings.api_secret)
         principal = _from_token(conn, settings, session, via="cookie")
     else:
         raise Unauthenticated(

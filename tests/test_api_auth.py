@@ -161,3 +161,32 @@ def test_cli_adds_users_with_their_scope(db_url, world, monkeypatch):
     assert "takes no site scope" in str(wrong.exception) + wrong.output
     unknown = runner.invoke(cli_app, ["users", "add", "y", "--role", "duty", "--site", "nope"])
     assert "no site 'nope'" in str(unknown.exception) + unknown.output
+
+
+def test_a_session_cookie_call_that_changes_state_needs_the_session_token(client, world):
+    """A page of another site can make the browser send the cookie (SameSite=Lax lets some
+    requests through); without the session-bound token the API refuses the change."""
+    from api.csrf import HEADER, token_for
+
+    login = client.post("/api/v1/auth/session", data={"username": "duty_a", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    gas = world.alarms["gas_ha"]
+
+    forged = client.post(f"/api/v1/alarms/{gas}/acknowledge")
+    assert forged.status_code == 403
+    assert HEADER in forged.json()["detail"]
+    assert client.get(f"/api/v1/alarms/{gas}").json()["state"] == "open"
+
+    token = token_for(client.cookies["anxin_session"], SECRET)
+    ack = client.post(f"/api/v1/alarms/{gas}/acknowledge", headers={HEADER: token})
+    assert ack.status_code == 200, ack.text
+
+
+def test_a_login_form_posted_from_another_site_is_refused(client, world):
+    response = client.post(
+        "/api/v1/auth/session",
+        data={"username": "duty_a", "password": PASSWORD},
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 403
+    assert "anxin_session" not in response.headers.get("set-cookie", "")

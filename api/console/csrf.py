@@ -10,41 +10,23 @@ secret, so it needs no storage and dies with the session.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-from urllib.parse import urlsplit
 
 from fastapi import Request
 
+from api.csrf import HEADER, check_origin, token_for
 from api.deps import SESSION_COOKIE
 from api.errors import Forbidden
 
+__all__ = ["FIELD", "HEADER", "check", "request_token", "token_for", "verify"]
+
 FIELD = "csrf_token"
-HEADER = "X-CSRF-Token"
-_PURPOSE = b"anxin-console-csrf:"
-
-
-def token_for(session: str, secret: str) -> str:
-    """The token that forms of this session must send back."""
-    return hmac.new(secret.encode(), _PURPOSE + session.encode(), hashlib.sha256).hexdigest()
 
 
 def request_token(request: Request, secret: str) -> str:
     """The token to put in this request's page; empty before login."""
     session = request.cookies.get(SESSION_COOKIE)
     return token_for(session, secret) if session else ""
-
-
-def check_origin(request: Request) -> None:
-    """Refuse a POST that a browser reports as coming from another site."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None:
-        if fetch_site not in ("same-origin", "none"):
-            raise Forbidden("this form was sent from another site; open the console and retry")
-        return
-    origin = request.headers.get("origin")
-    if origin and urlsplit(origin).netloc != request.headers.get("host"):
-        raise Forbidden("this form was sent from another site; open the console and retry")
 
 
 async def check(request: Request, secret: str) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from api import accounts
+from api import accounts, csrf
 from api.deps import SESSION_COOKIE, ConnDep, PrincipalDep, SettingsDep
 from api.errors import responses
 from api.login import log_in
@@ -69,7 +69,7 @@ def token(
     return TokenOut(access_token=issued.token, expires_in=issued.expires_in)
 
 
-@router.post("/session", response_model=Me, responses=responses(401, 429))
+@router.post("/session", response_model=Me, responses=responses(401, 403, 429))
 def open_session(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
@@ -78,7 +78,9 @@ def open_session(
     conn: ConnDep,
     settings: SettingsDep,
 ) -> Me:
-    """Log in to the console: sets the HttpOnly, SameSite=Lax session cookie."""
+    """Log in to the console: sets the HttpOnly, SameSite=Lax session cookie. Refused when a
+    browser reports the form as sent from another site (login CSRF)."""
+    csrf.check_origin(request)
     issued = log_in(
         conn=conn, settings=settings, username=username, password=password, ip=client_ip(request)
     )
