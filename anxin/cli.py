@@ -298,7 +298,9 @@ def bench_ingest(
     per_batch: Annotated[int, typer.Option(help="readings per batched message")] = 100,
     devices: Annotated[int, typer.Option(help="simulated bracelets")] = 500,
     publishers: Annotated[int, typer.Option(help="publishing processes")] = 2,
-    workers: Annotated[int, typer.Option(help="ingest worker processes")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="ingest worker processes on a shared subscription (one per core)")
+    ] = 2,
     rate: Annotated[float, typer.Option(help="offered messages/s in total (0: flat out)")] = 0,
     drain_messages: Annotated[
         int, typer.Option(help="messages queued while ingest is stopped, then drained (0: skip)")
