@@ -44,6 +44,7 @@ from apprise.logger import NotifyLogEntry
 from alerts.channel_health import report_delivered, report_gave_up
 from alerts.escalation import Routing
 from alerts.outbox import Notification, RetryPolicy, claim_due, mark_delivered, mark_failed
+from anxin.db import WorkerConnection
 from anxin.errors import AnxinError
 from anxin.settings import Settings
 
@@ -138,21 +139,14 @@ class DeliveryWorker:
 
     def __init__(self, config: DeliveryConfig) -> None:
         self.config = config
-        self._conn: psycopg.Connection[Any] | None = None
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.config.database_url, connect_timeout=5)
-        return self._conn
+        self._db = WorkerConnection(config.database_url)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.close()
 
     def run_once(self) -> int:
         """Deliver one batch of due notifications; returns how many were attempted."""
-        conn = self._connection()
+        conn = self._db.get()
         claimed = claim_due(conn=conn, limit=self.config.batch, lease_s=self.config.lease_s)
         conn.commit()
         for notification in claimed:

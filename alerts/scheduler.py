@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 
 from alerts import timers
 from alerts.escalation import ACTOR, Routing, fire, resume_after_silences
 from alerts.store import record_event
+from anxin.db import WorkerConnection
 
 logger = logging.getLogger(__name__)
 
@@ -40,21 +40,14 @@ class SchedulerConfig:
 class EscalationScheduler:
     def __init__(self, config: SchedulerConfig) -> None:
         self.config = config
-        self._conn: psycopg.Connection[Any] | None = None
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.config.database_url, connect_timeout=5)
-        return self._conn
+        self._db = WorkerConnection(config.database_url)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.close()
 
     def run_once(self) -> int:
         """Fire the timers due now (one batch); returns how many were claimed."""
-        conn = self._connection()
+        conn = self._db.get()
         resume_after_silences(conn=conn, routing=self.config.routing)
         due = timers.claim_due(conn=conn, limit=self.config.batch)
         for item in due:
@@ -82,7 +75,7 @@ class EscalationScheduler:
         return len(due)
 
     def _idle_s(self) -> float:
-        conn = self._connection()
+        conn = self._db.get()
         until_next = timers.seconds_to_next_due(conn=conn)
         conn.commit()
         if until_next is None:

@@ -120,3 +120,23 @@ def _redacted(url: str) -> str:
     if "password" in params:
         params["password"] = "***"
     return make_conninfo("", **params)
+
+
+class WorkerConnection:
+    """A long-running worker's connection: opened on first use, opened again after it broke
+    or was closed (a database restart), so the worker's loop only has to call ``close`` when an
+    error leaves the session in doubt."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def get(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self._url, connect_timeout=5)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
