@@ -418,27 +418,20 @@ def deliver() -> None:
     """Run a delivery worker (drains the outbox) and an escalation scheduler until
     SIGTERM/SIGINT; run as many as needed."""
     import threading
+    from contextlib import ExitStack
 
-    from alerts.delivery import DeliveryWorker, config_from
-    from alerts.escalation import routing_from
-    from alerts.scheduler import EscalationScheduler, SchedulerConfig
+    from alerts.workers import start_delivery
     from anxin.db import wait_for_database
     from anxin.migrate import migrate
 
     settings = load_settings()
     wait_for_database(_admin_url(settings.database_url))
     migrate(settings.database_url)
-    routing = routing_from(settings)
-    worker = DeliveryWorker(config_from(settings, routing))
-    scheduler = EscalationScheduler(
-        SchedulerConfig(settings.database_url, routing, poll_s=settings.escalation_poll_s)
-    )
     stop = threading.Event()
     _stop_on_signals(stop.set)
-    timers = threading.Thread(target=scheduler.run, args=(stop,), name="escalation")
-    timers.start()
-    worker.run(stop)
-    timers.join()
+    with ExitStack() as stack:
+        start_delivery(settings, stack)
+        stop.wait()
 
 
 @app.command("api")

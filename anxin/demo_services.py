@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from alerts.workers import start_delivery
 from anxin.db import connect
 from anxin.errors import AnxinError
 from anxin.settings import Settings
@@ -88,25 +89,6 @@ def start_services(settings: Settings, stack: ExitStack) -> str:
     return f"http://{settings.api_host}:{settings.api_port}/console"
 
 
-def start_delivery(settings: Settings, stack: ExitStack) -> None:
-    """A delivery worker and the escalation scheduler (what ``anxin deliver`` runs), in
-    threads that stop when ``stack`` closes."""
-    stop = threading.Event()
-    threads = [
-        threading.Thread(target=_deliver, args=(settings, stop), name="deliver", daemon=True),
-        threading.Thread(target=_escalate, args=(settings, stop), name="escalate", daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
-
-    def shut_down() -> None:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=10)
-
-    stack.callback(shut_down)
-
-
 def _require_free_port(host: str, port: int) -> None:
     with socket.socket() as probe:
         if probe.connect_ex((host, port)) == 0:
@@ -126,20 +108,3 @@ def _api_server(settings: Settings) -> uvicorn.Server:
         log_level="warning",
     )
     return uvicorn.Server(config)
-
-
-def _deliver(settings: Settings, stop: threading.Event) -> None:
-    from alerts.delivery import DeliveryWorker, config_from
-    from alerts.escalation import routing_from
-
-    DeliveryWorker(config_from(settings, routing_from(settings))).run(stop)
-
-
-def _escalate(settings: Settings, stop: threading.Event) -> None:
-    from alerts.escalation import routing_from
-    from alerts.scheduler import EscalationScheduler, SchedulerConfig
-
-    config = SchedulerConfig(
-        settings.database_url, routing_from(settings), poll_s=settings.escalation_poll_s
-    )
-    EscalationScheduler(config).run(stop)

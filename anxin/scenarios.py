@@ -9,8 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from alerts.workers import start_delivery
 from anxin.db import connect
-from anxin.demo_services import demo_settings, start_delivery
+from anxin.demo_services import demo_settings
 from anxin.migrate import migrate
 from anxin.platform import Platform
 from anxin.settings import Settings

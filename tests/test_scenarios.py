@@ -11,7 +11,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from anxin.demo_services import demo_settings, start_delivery
+from alerts.workers import start_delivery
+from anxin.demo_services import demo_settings
 from anxin.platform import Platform
 from anxin.scenarios import run_one
 from anxin.settings import Settings
