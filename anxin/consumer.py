@@ -86,6 +86,7 @@ class BatchConsumer:
         self._worker: threading.Thread | None = None
         self._connected_once = False
         self._subscribed = threading.Event()
+        self._refusal: str | None = None
 
     def start(self) -> None:
         """Open the handler first, so nothing is received that could not be processed."""
@@ -96,7 +97,7 @@ class BatchConsumer:
         client.on_message = self._on_message
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
-        client.on_subscribe = lambda *_: self._subscribed.set()
+        client.on_subscribe = self._on_subscribe
         connect_and_wait(
             client,
             self._endpoint,
@@ -106,12 +107,18 @@ class BatchConsumer:
         # A new session receives nothing published before the broker acknowledged the
         # subscription: callers (the demo, tests, scenario runs) may publish right after start().
         self._client = client
-        if not self._subscribed.wait(_SUBSCRIBE_TIMEOUT_S):
+        acknowledged = self._subscribed.wait(_SUBSCRIBE_TIMEOUT_S)
+        if not acknowledged or self._refusal is not None:
             self.stop()
+            outcome = (
+                f"refused ({self._refusal})"
+                if acknowledged
+                else f"did not acknowledge within {_SUBSCRIBE_TIMEOUT_S:g} s"
+            )
             raise BrokerUnavailable(
-                f"the broker did not acknowledge the subscription {self._config.subscription!r} "
-                f"within {_SUBSCRIBE_TIMEOUT_S:g} s; check that this account may subscribe to it "
-                "(the ACL written by 'anxin devices broker-auth')"
+                f"the broker {outcome} the subscription {self._config.subscription!r}; check "
+                "that this account may subscribe to it (the ACL written by "
+                "'anxin devices broker-auth')"
             )
         logger.info(
             "%s %s consuming %s from %s:%d",
@@ -151,6 +158,22 @@ class BatchConsumer:
         # plain and a shared subscription both would deliver, and every message would come twice.
         for stale in self._config.stale_subscriptions:
             client.unsubscribe(stale)
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, reasons: list[Any], props: object
+    ) -> None:
+        """A refused subscription would leave the service running and receiving nothing."""
+        refused = [reason for reason in reasons if reason.is_failure]
+        if refused:
+            self._refusal = str(refused[0])
+            logger.error(
+                "%s: the broker refused the subscription %r (%s); nothing will be received "
+                "until the account may subscribe to it",
+                self._config.name,
+                self._config.subscription,
+                self._refusal,
+            )
+        self._subscribed.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: object, rc: Any, props: object

@@ -3,11 +3,14 @@
 ``current_principal`` accepts, in this order, a bearer token (``Authorization: Bearer``), an
 API key (``X-API-Key``) and the console's session cookie; the first one present decides (a
 wrong token is not rescued by a cookie). ``require_role(...)`` narrows a route to roles.
+``CredentialDep`` is what the caller authenticated with, for responses that outlive the
+request's check (the alarm stream re-checks it on every read).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,45 +40,60 @@ ConnDep = Annotated[Conn, Depends(get_conn)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_principal(
+@dataclass(frozen=True)
+class Credential:
+    """The bearer token, API key or session cookie a request came with."""
+
+    via: Via
+    secret: str
+
+    def principal(self, conn: Conn, settings: Settings) -> Principal | None:
+        """The caller now; None once the credential expired or was revoked, or the user went."""
+        if self.via == "api_key":
+            return accounts.principal_for_api_key(conn=conn, key=self.secret)
+        claims = read_token(self.secret, settings.api_secret)
+        if claims is None:
+            return None
+        return accounts.load_principal(
+            conn=conn,
+            user_id=claims.user_id,
+            generation=claims.generation,
+            via=self.via,
+        )
+
+
+def current_credential(
     request: Request,
-    conn: ConnDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
     session: Annotated[str | None, Depends(_cookie)],
-) -> Principal:
-    """The caller, or ``Unauthenticated`` (401) when no valid credential came with it."""
+) -> Credential:
     if token:
-        principal = _from_token(conn, settings, token, via="token")
-    elif api_key:
-        principal = accounts.principal_for_api_key(conn=conn, key=api_key)
-    elif session:
+        return Credential(via="token", secret=token)
+    if api_key:
+        return Credential(via="api_key", secret=api_key)
+    if session:
         # The console's own form posts check their token themselves (it may be a form field).
         if request.url.path.startswith("/api/"):
             csrf.check_session_request(request, session, settings.api_secret)
-        principal = _from_token(conn, settings, session, via="cookie")
-    else:
-        raise Unauthenticated(
-            "log in: POST /api/v1/auth/token for a bearer token, or send an X-API-Key header"
-        )
+        return Credential(via="cookie", secret=session)
+    raise Unauthenticated(
+        "log in: POST /api/v1/auth/token for a bearer token, or send an X-API-Key header"
+    )
+
+
+CredentialDep = Annotated[Credential, Depends(current_credential)]
+
+
+def current_principal(conn: ConnDep, settings: SettingsDep, credential: CredentialDep) -> Principal:
+    """The caller, or ``Unauthenticated`` (401) when no valid credential came with it."""
+    principal = credential.principal(conn, settings)
     if principal is None:
         raise Unauthenticated(
             "the token, key or session is invalid, expired or revoked; log in again"
         )
     return principal
-
-
-def _from_token(conn: Conn, settings: Settings, token: str, *, via: Via) -> Principal | None:
-    claims = read_token(token, settings.api_secret)
-    if claims is None:
-        return None
-    return accounts.load_principal(
-        conn=conn,
-        user_id=claims.user_id,
-        generation=claims.generation,
-        via=via,
-    )
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

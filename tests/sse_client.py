@@ -24,6 +24,8 @@ class SSEClient:
         self.events: queue.Queue[Event] = queue.Queue()
         self.status: int | None = None
         self._connected = threading.Event()
+        self.ended = threading.Event()
+        """Set when the server closed the stream (or the client did)."""
         self._client = httpx.Client(timeout=httpx.Timeout(30, connect=5))
         self._stop = False
         self._thread = threading.Thread(target=self._run, args=(url, headers), daemon=True)
@@ -57,6 +59,7 @@ class SSEClient:
             pass
         finally:
             self._connected.set()
+            self.ended.set()
 
     def take(self, count: int, *, timeout_s: float = 10.0) -> list[Event]:
         """Exactly ``count`` events, waiting up to ``timeout_s`` for each."""

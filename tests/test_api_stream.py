@@ -3,6 +3,7 @@ lost notification and to ids that commit out of order."""
 
 from __future__ import annotations
 
+import httpx2 as httpx
 import psycopg
 import pytest
 
@@ -57,6 +58,20 @@ def test_events_arrive_live_with_their_alarm_and_id(world, db_url, streams):
     assert event.data["action"] == "escalated"
     assert event.data["alarm"]["id"] == world.alarms["gas_ha"]
     assert event.data["alarm"]["site_uid"] == "ha"
+
+
+def test_logging_out_everywhere_ends_an_open_stream(world, live_api, db_url, streams):
+    """A revoked token (a lost phone, a family member removed) must not keep receiving alarms."""
+    headers = world.headers("duty_a")
+    stream = streams(headers)
+    stream.take(4)
+    assert not stream.ended.wait(1.5), "the stream ended on its own"
+    response = httpx.post(f"{live_api}/api/v1/auth/revoke", headers=headers, timeout=10)
+    assert response.status_code == 204
+    assert stream.ended.wait(5), "the stream outlived the revoked token"
+    _event(db_url, world.alarms["gas_ha"], "escalated")
+    assert stream.nothing_for(1.0)
+    assert streams(headers).status == 401
 
 
 def test_each_stream_carries_only_its_scope(world, db_url, streams):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import socket
 import threading
 import uuid
 
@@ -12,6 +14,7 @@ import pytest
 
 from anxin import registry, wire
 from anxin.broker_auth import ServiceAccount, acl_file, password_file
+from anxin.consumer import BatchConsumer, ConsumerConfig, Message
 from anxin.credentials import mosquitto_hash, verify
 from anxin.errors import BrokerUnavailable
 from anxin.localservers import PrivateMosquitto
@@ -95,3 +98,83 @@ def test_bad_credentials_are_refused(secured_broker, user, password):
     broker, _, _ = secured_broker
     with pytest.raises(BrokerUnavailable, match="refused"):
         _client(broker.url, user, password)
+
+
+class _Discard:
+    def open(self) -> None:
+        pass
+
+    def handle(self, batch: list[Message]) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _consumer_config(subscription: str) -> ConsumerConfig:
+    return ConsumerConfig(
+        name="ingest",
+        client_id=f"t-{uuid.uuid4().hex[:6]}",
+        subscription=subscription,
+        batch_rows=10,
+        batch_wait_ms=10,
+        receive_maximum=10,
+    )
+
+
+def test_the_service_account_may_subscribe_to_every_device(secured_broker):
+    broker, _, _ = secured_broker
+    endpoint = dataclasses.replace(
+        parse_mqtt_url(broker.url), username="anxin-ingest", password="svc-pass"
+    )
+    consumer = BatchConsumer(endpoint, _consumer_config("$share/ingest/anxin/v1/#"), _Discard())
+    consumer.start()
+    consumer.stop()
+
+
+def _refusing_broker(server: socket.socket) -> None:
+    """Accept one MQTT v5 client, accept its CONNECT and refuse every SUBSCRIBE (0x87)."""
+    conn, _ = server.accept()
+    with conn:
+        stream = conn.makefile("rb")
+        while header := stream.read(1):
+            length, shift = 0, 0
+            while True:
+                byte = stream.read(1)[0]
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+            body = stream.read(length)
+            kind = header[0] >> 4
+            if kind == 1:  # CONNECT -> CONNACK, success, no properties
+                conn.sendall(bytes([0x20, 3, 0, 0, 0]))
+            elif kind == 8:  # SUBSCRIBE -> SUBACK, "Not authorized"
+                conn.sendall(bytes([0x90, 4, body[0], body[1], 0, 0x87]))
+            elif kind == 12:  # PINGREQ
+                conn.sendall(bytes([0xD0, 0]))
+            elif kind == 14:  # DISCONNECT
+                return
+
+
+def test_a_refused_subscription_stops_the_consumer_with_the_reason():
+    """An account the broker will not let read would otherwise run on, receiving nothing.
+
+    Mosquitto 2.0 grants such subscriptions and filters at delivery, so a stub broker stands in
+    for one that refuses in the SUBACK, as EMQX does (no EMQX can run here)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    broker = threading.Thread(target=_refusing_broker, args=(server,), daemon=True)
+    broker.start()
+    consumer = BatchConsumer(
+        parse_mqtt_url(f"mqtt://brc-alice:pw@127.0.0.1:{port}"),
+        _consumer_config("$share/ingest/anxin/v1/#"),
+        _Discard(),
+    )
+    with pytest.raises(BrokerUnavailable, match=r"refused \(Not authorized\).*ACL"):
+        consumer.start()
+    broker.join(10)
+    server.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.neural_network import MLPClassifier
 from typer.testing import CliRunner
 
 from alerts.fall.cli import app
@@ -18,6 +19,7 @@ from alerts.fall.dataset import TrialSet, load_trials
 from alerts.fall.device import DeviceProfile
 from alerts.fall.features import FEATURE_NAMES, window_features
 from alerts.fall.model import DEFAULT_ARTIFACT, FallModel, FallModelError
+from alerts.fall.network import Network, Scaler
 from alerts.fall.preprocess import magnitude
 from alerts.fall.train import choose_threshold
 from alerts.fall.trees import TreeEnsemble
@@ -129,6 +131,24 @@ def test_tree_export_matches_scikit_learn() -> None:
     )
 
 
+def test_network_export_matches_scikit_learn() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(1500, 5)) * [1.0, 10.0, 0.1, 1.0, 1.0]
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y = (np.nan_to_num(x[:, 0]) - np.nan_to_num(x[:, 2]) * 5 + np.isnan(x[:, 3]) > 0.3).astype(int)
+    scaler = Scaler.fit(x, flagged=4)
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2000, random_state=0)
+    mlp.fit(scaler.transform(x), y)
+    network = Network.from_json(
+        json.loads(json.dumps(Network.from_sklearn(mlp, scaler).to_json())), 5
+    )
+    probe = rng.normal(size=(400, 5)) * 3
+    probe[rng.random(probe.shape) < 0.2] = np.nan
+    np.testing.assert_allclose(
+        network.predict_proba(probe), mlp.predict_proba(scaler.transform(probe))[:, 1], atol=1e-5
+    )
+
+
 def test_damaged_or_foreign_artifacts_are_refused(tmp_path: Path) -> None:
     with pytest.raises(FallModelError, match="train"):
         FallModel.load(tmp_path / "missing.json")
@@ -141,6 +161,11 @@ def test_damaged_or_foreign_artifacts_are_refused(tmp_path: Path) -> None:
     document = json.loads(DEFAULT_ARTIFACT.read_text(encoding="utf-8"))
     document["trees"]["left"][0] = 10**9
     bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(FallModelError, match="damaged"):
+        FallModel.load(bad)
+    document = json.loads(DEFAULT_ARTIFACT.read_text(encoding="utf-8"))
+    document["networks"][0]["weights"][0] = [[0.5]]
     bad.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(FallModelError, match="damaged"):
         FallModel.load(bad)

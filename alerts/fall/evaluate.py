@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from alerts.fall.classifier import FallClassifier
 from alerts.fall.dataset import TrialSet
 from alerts.fall.device import DeviceProfile
 from alerts.fall.features import window_features
@@ -31,7 +32,6 @@ from alerts.fall.train import (
     device_seed,
     subject_folds,
 )
-from alerts.fall.trees import TreeEnsemble
 from alerts.fall.windows import device_stream, production_windows
 
 logger = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ def evaluate_loso(
 ) -> Evaluation:
     """Leave-subjects-out: retrain per fold, score held-out subjects, threshold chosen without them.
 
-    Time per window (features plus trees) is measured on a sample of held-out trials, each
+    Time per window (features plus classifier) is measured on a sample of held-out trials, each
     scored by its own fold's model.
     """
     subject_folds(trials, folds)
@@ -205,19 +205,19 @@ def cv_evaluation(
 def time_scoring(
     trials: TrialSet,
     profile: DeviceProfile | None,
-    trees_for_trial: Callable[[int], TreeEnsemble],
+    classifier_for_trial: Callable[[int], FallClassifier],
     sample: int = 200,
 ) -> FloatArray:
-    """Milliseconds to score each window (features plus trees) of an even sample of trials."""
+    """Milliseconds to score each window (features plus classifier) of an even sample of trials."""
     seed = device_seed(device_name(profile))
     step = max(1, len(trials) // sample)
     times = []
     for i in range(0, len(trials), step):
-        trees = trees_for_trial(i)
+        classifier = classifier_for_trial(i)
         t, acc = device_stream(*trials.trial(i), profile, seed + i)
         for window in production_windows(t, acc):
             start = time.perf_counter()
-            trees.predict_proba(window_features(window))
+            classifier.predict_proba(window_features(window))
             times.append((time.perf_counter() - start) * 1000.0)
     return np.asarray(times)
 

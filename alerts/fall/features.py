@@ -26,6 +26,7 @@ import numpy as np
 
 from alerts.fall.gravity import GRAVITY_NAMES, GravityFeatures
 from alerts.fall.preprocess import FloatArray, clip_common, regularise_times
+from alerts.fall.sequence import SEQUENCE_NAMES, SequenceFeatures
 from alerts.fall.trigger import TRIGGER_G, WINDOW_AFTER_S, WINDOW_BEFORE_S, ImpactWindow
 
 GRID_HZ = 25.0
@@ -87,27 +88,34 @@ _CONTEXT = (
     "context_gravity_norm",
 )
 
-FEATURE_NAMES: tuple[str, ...] = (
+SUMMARY_NAMES: tuple[str, ...] = (
     tuple(f"{seg}_{stat}" for seg, _, _ in _SEGMENTS for stat in _SEGMENT_STATS)
     + tuple(f"angle_{a}_{b}" for a, b in _ANGLE_PAIRS)
     + _GLOBAL
     + _CONTEXT
     + GRAVITY_NAMES
 )
+N_SUMMARY = len(SUMMARY_NAMES)
+"""The trees read these first columns only: given the sequence as well, they fit it worse."""
+
+FEATURE_NAMES: tuple[str, ...] = SUMMARY_NAMES + SEQUENCE_NAMES
 N_FEATURES = len(FEATURE_NAMES)
 
 _gravity = GravityFeatures(WINDOW_BEFORE_S, WINDOW_AFTER_S)
+_sequence = SequenceFeatures(WINDOW_BEFORE_S, WINDOW_AFTER_S)
 
 
 def window_features(window: ImpactWindow) -> FloatArray:
     """Feature vector of one window, in FEATURE_NAMES order."""
-    return grid_features(to_grid(window))
+    grid = to_grid(window)
+    return np.concatenate([_summary_features(grid), _sequence(grid)])
 
 
-def grid_features(grid: FloatArray) -> FloatArray:
-    """Features of a window already on the grid (rows GRID_S, NaN where there is no data)."""
+def _summary_features(grid: FloatArray) -> FloatArray:
+    """Summary features of a window already on the grid (rows GRID_S, NaN where there is no
+    data), in SUMMARY_NAMES order."""
     mag = np.sqrt(np.sum(grid * grid, axis=1))
-    out = np.full(N_FEATURES, np.nan)
+    out = np.full(N_SUMMARY, np.nan)
     pos = 0
     means: dict[str, FloatArray | None] = {}
     for name, lo, hi in _SEGMENTS:

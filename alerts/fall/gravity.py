@@ -70,12 +70,12 @@ class GravityFeatures:
     def __call__(self, grid: FloatArray) -> FloatArray:
         """Features in GRAVITY_NAMES order."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            smooth = self._smooth(grid)
-            pre = _mean(grid[self._at(-2.0) : self._at(-1.0) + 1])
-            early = _mean(grid[self._at(1.5) : self._at(3.0) + 1])
-            late = _mean(grid[self._at(5.0) : self._rows])
-            tilt_from_pre = _angles(smooth, pre)
-            tilt_to_late = _angles(smooth, late)
+            smooth = self.smooth(grid)
+            pre = segment_mean(grid[self._at(-2.0) : self._at(-1.0) + 1])
+            early = segment_mean(grid[self._at(1.5) : self._at(3.0) + 1])
+            late = segment_mean(grid[self._at(5.0) : self._rows])
+            tilt_from_pre = angles_to(smooth, pre)
+            tilt_to_late = angles_to(smooth, late)
             turn = _angles_between(smooth[: -self._lag], smooth[self._lag :])
             near_turn = turn[self._at(-1.0) : self._at(1.0)]
             velocity = self._descent_velocity(grid, smooth)
@@ -98,7 +98,7 @@ class GravityFeatures:
                 dtype=np.float64,
             )
 
-    def _smooth(self, grid: FloatArray) -> FloatArray:
+    def smooth(self, grid: FloatArray) -> FloatArray:
         """Centred running mean over SMOOTH_S; NaN where fewer than half the samples exist."""
         valid = np.isfinite(grid[:, 0])
         filled = np.where(valid[:, None], grid, 0.0)
@@ -141,12 +141,12 @@ class GravityFeatures:
         return time_to_still, longest, float(still[known].mean())
 
 
-def _mean(segment: FloatArray) -> FloatArray | None:
+def segment_mean(segment: FloatArray) -> FloatArray | None:
     rows = segment[np.isfinite(segment[:, 0])]
     return rows.mean(axis=0) if rows.shape[0] >= 2 else None
 
 
-def _angles(vectors: FloatArray, reference: FloatArray | None) -> FloatArray:
+def angles_to(vectors: FloatArray, reference: FloatArray | None) -> FloatArray:
     if reference is None:
         return np.full(vectors.shape[0], np.nan)
     return _angles_between(vectors, np.broadcast_to(reference, vectors.shape))

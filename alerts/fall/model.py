@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alerts.fall.features import FEATURE_NAMES, window_features
-from alerts.fall.trees import TreeEnsemble, TreeFormatError
+from alerts.fall.classifier import ClassifierFormatError, FallClassifier
+from alerts.fall.features import FEATURE_NAMES, N_SUMMARY, window_features
 from alerts.fall.trigger import ImpactWindow
 from anxin.errors import AnxinError
 
 logger = logging.getLogger(__name__)
 
-ARTIFACT_FORMAT = "anxin-fall-model/1"
+ARTIFACT_FORMAT = "anxin-fall-model/2"
 DEFAULT_ARTIFACT = Path(__file__).parent / "artifacts" / "fall_model.json"
 
 
@@ -25,9 +25,10 @@ class FallModelError(AnxinError):
 
 @dataclass(frozen=True)
 class FallModel:
-    """Trees plus the decision threshold chosen in cross-validation, and how they were made."""
+    """The classifier plus the decision threshold chosen in cross-validation, and how they were
+    made."""
 
-    trees: TreeEnsemble
+    classifier: FallClassifier
     threshold: float
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -51,13 +52,13 @@ class FallModel:
                 "retrain it with `anxin fall train`"
             )
         try:
-            trees = TreeEnsemble.from_json(data["trees"], len(FEATURE_NAMES))
+            classifier = FallClassifier.from_json(data, N_SUMMARY, len(FEATURE_NAMES))
             threshold = float(data["threshold"])
-        except (KeyError, TypeError, ValueError, TreeFormatError) as exc:
+        except (KeyError, TypeError, ValueError, ClassifierFormatError) as exc:
             raise FallModelError(f"{path} is damaged ({exc}); retrain it") from exc
         if not 0.0 < threshold < 1.0:
             raise FallModelError(f"{path} has an invalid threshold {threshold}; retrain it")
-        return cls(trees=trees, threshold=threshold, info=dict(data.get("info", {})))
+        return cls(classifier=classifier, threshold=threshold, info=dict(data.get("info", {})))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,14 +67,14 @@ class FallModel:
             "feature_names": list(FEATURE_NAMES),
             "threshold": self.threshold,
             "info": self.info,
-            "trees": self.trees.to_json(),
+            **self.classifier.to_json(),
         }
         path.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
         logger.info("wrote fall model to %s", path)
 
     def score(self, window: ImpactWindow) -> float:
         """Probability that the window holds a fall."""
-        return float(self.trees.predict_proba(window_features(window))[0])
+        return float(self.classifier.predict_proba(window_features(window))[0])
 
     def is_fall(self, window: ImpactWindow) -> bool:
         return self.score(window) >= self.threshold

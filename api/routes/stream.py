@@ -18,11 +18,10 @@ from psycopg_pool import ConnectionPool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from api import accounts
+from anxin.settings import Settings
 from api.db import Conn
-from api.deps import PrincipalDep
+from api.deps import Credential, CredentialDep, PrincipalDep
 from api.errors import responses
-from api.scope import Principal
 from api.stream.cursor import Batch, Cursor, StreamEvent, read, start_position
 from api.stream.wakeup import Wakeup
 
@@ -33,10 +32,13 @@ PING_S = 15.0
 least this often (and as often as the stream polls, when that is shorter)."""
 
 
-def _read(pool: ConnectionPool[Conn], principal: Principal, cursor: Cursor) -> Batch | None:
-    """One look at the table; None when the principal lost its access since connecting."""
+def _read(
+    pool: ConnectionPool[Conn], settings: Settings, credential: Credential, cursor: Cursor
+) -> Batch | None:
+    """One look at the table, as the caller is now: None (the stream ends) once the credential
+    expired or was revoked (logged out everywhere) or the user was deactivated."""
     with pool.connection(timeout=10) as conn:
-        current = accounts.load_principal(conn=conn, user_id=principal.user_id, via=principal.via)
+        current = credential.principal(conn, settings)
         if current is None:
             return None
         if cursor.last_id < 0:
@@ -45,13 +47,17 @@ def _read(pool: ConnectionPool[Conn], principal: Principal, cursor: Cursor) -> B
 
 
 async def _events(
-    pool: ConnectionPool[Conn], wakeup: Wakeup, principal: Principal, cursor: Cursor, poll_s: float
+    pool: ConnectionPool[Conn],
+    settings: Settings,
+    wakeup: Wakeup,
+    credential: Credential,
+    cursor: Cursor,
 ) -> AsyncIterator[ServerSentEvent]:
     waiter = wakeup.subscribe()
     try:
         while True:
             waiter.clear()
-            batch = await run_in_threadpool(_read, pool, principal, cursor)
+            batch = await run_in_threadpool(_read, pool, settings, credential, cursor)
             if batch is None:
                 return
             for event in batch.events:
@@ -59,6 +65,7 @@ async def _events(
             if batch.more:
                 continue
             gap_wait = cursor.gap_wait_s(time.monotonic())
+            poll_s = settings.api_stream_poll_s
             timeout = poll_s if gap_wait is None else min(poll_s, gap_wait + 0.05)
             try:
                 await asyncio.wait_for(waiter.wait(), timeout)
@@ -86,6 +93,7 @@ def _sse(event: StreamEvent) -> ServerSentEvent:
 def stream(
     request: Request,
     principal: PrincipalDep,
+    credential: CredentialDep,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=0, description="resume after this event")
     ] = None,
@@ -93,12 +101,14 @@ def stream(
         int | None, Query(ge=0, description="resume after this event (for clients without headers)")
     ] = None,
 ) -> EventSourceResponse:
-    """Alarm events the caller may see, live; resumable with ``Last-Event-ID``."""
+    """Alarm events the caller may see, live; resumable with ``Last-Event-ID``.
+
+    ``principal`` answers 401 before the stream opens; from then on every read checks
+    ``credential`` again, so a logout everywhere or an expiry ends the stream."""
     resume = last_event_id if last_event_id is not None else after
     cursor = Cursor(last_id=-1 if resume is None else resume)
     state = request.app.state
-    poll_s = state.settings.api_stream_poll_s
     return EventSourceResponse(
-        _events(state.pool, state.wakeup, principal, cursor, poll_s),
-        ping=min(PING_S, poll_s),
+        _events(state.pool, state.settings, state.wakeup, credential, cursor),
+        ping=min(PING_S, state.settings.api_stream_poll_s),
     )
