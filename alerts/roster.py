@@ -15,6 +15,10 @@ lists (parsed by ``alerts.outbox``):
   (village/community → town → district), site-wide or for one of the residents concerned.
 - ``operator`` is not in the registry: ``alerts.outbox`` sends it to the configured channels.
 
+Inactive staff and contacts are never told, and inactive residents are not concerned: staff
+who left, contacts whose number is dead and residents who moved out are deactivated rather than
+deleted, because past notifications name them.
+
 Functions take a keyword-only connection and do not commit.
 """
 
@@ -99,7 +103,7 @@ _CONCERNED = """
 def family(*, conn: Conn, alarm_id: int) -> list[Person]:
     rows = conn.execute(
         f"""SELECT c.id, c.name, c.relation, c.priority, c.channels FROM contacts c
-            WHERE c.kind = 'family' AND c.resident_id IN ({_CONCERNED})
+            WHERE c.kind = 'family' AND c.active AND c.resident_id IN ({_CONCERNED})
             ORDER BY c.priority, c.id""",
         {"alarm": alarm_id},
     ).fetchall()
@@ -115,7 +119,7 @@ def family(*, conn: Conn, alarm_id: int) -> list[Person]:
 def community(*, conn: Conn, alarm_id: int, level: str) -> list[Person]:
     rows = conn.execute(
         f"""SELECT c.id, c.name, c.channels FROM contacts c JOIN alarms a ON a.id = %(alarm)s
-            WHERE c.site_id = a.site_id AND c.kind = 'community'
+            WHERE c.site_id = a.site_id AND c.kind = 'community' AND c.active
               AND coalesce(c.tier, 'community') = %(level)s
               AND (c.resident_id IS NULL OR c.resident_id IN ({_CONCERNED}))
             ORDER BY c.priority, c.id""",
@@ -128,7 +132,8 @@ def community(*, conn: Conn, alarm_id: int, level: str) -> list[Person]:
 
 def managers(*, conn: Conn, site_id: int) -> list[Person]:
     rows = conn.execute(
-        """SELECT id, name, channels FROM contacts WHERE site_id = %s AND kind = 'manager'
+        """SELECT id, name, channels FROM contacts
+           WHERE site_id = %s AND kind = 'manager' AND active
            ORDER BY priority, id""",
         (site_id,),
     ).fetchall()

@@ -12,11 +12,14 @@ WRITES = [
     ("post", "/api/v1/sites", {"uid": "new", "name": "New", "kind": "care_home"}),
     ("post", "/api/v1/sites/ha/locations", {"name": "201"}),
     ("post", "/api/v1/residents", {"uid": "r-new", "site": "ha", "name": "New"}),
+    ("patch", "/api/v1/residents/r-ha-1", {"active": False}),
     ("post", "/api/v1/devices", {"uid": "d-new", "site": "ha", "kind": "smoke"}),
     ("patch", "/api/v1/devices/b-ha-1", {"active": False}),
     ("post", "/api/v1/devices/b-ha-1/credential", None),
     ("post", "/api/v1/contacts", {"site": "ha", "name": "Li Na", "kind": "family"}),
+    ("patch", "/api/v1/contacts/1", {"phone": "0"}),
     ("post", "/api/v1/staff", {"site": "ha", "name": "Zhao", "role": "duty"}),
+    ("patch", "/api/v1/staff/1", {"active": False}),
     ("post", "/api/v1/users", {"username": "u", "password": "x" * 12, "role": "admin"}),
 ]
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from alerts.outbox import parse_channel
 
@@ -30,14 +38,37 @@ LocationKind = Literal[
     "other",
 ]
 ChannelItem = str | dict[str, str]
+Role = Literal["duty", "supervisor", "manager"]
+# Plausibility bounds of a reading (anxin.wire), so a limit can never be out of a sensor's reach.
+HeartRate = Annotated[int, Field(ge=20, le=300)]
+SpO2 = Annotated[int, Field(ge=40, le=100)]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _check_channels(items: list[ChannelItem]) -> list[ChannelItem]:
-    for index, item in enumerate(items):
+class _Patch(_In):
+    """A partial update: fields left out keep their value. Every field is optional in the
+    schema, but only those in ``NULLABLE`` may be sent as ``null`` (to clear them); a null for
+    a required column is refused here rather than by a bare NOT NULL error."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> _Patch:
+        for name in sorted(self.model_fields_set - self.NULLABLE):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null; leave it out to keep its value")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller sent, by name."""
+        return self.model_dump(exclude_unset=True)
+
+
+def _check_channels(items: list[ChannelItem] | None) -> list[ChannelItem] | None:
+    for index, item in enumerate(items or []):
         if parse_channel(item) is None:
             raise ValueError(
                 f"channel {index} is not usable: give an Apprise URL, "
@@ -107,6 +138,26 @@ class ResidentOut(BaseModel):
     active: bool
 
 
+class ResidentPatch(_Patch):
+    NULLABLE = frozenset({"location", "birth_year"})
+
+    name: Name | None = None
+    location: Name | None = Field(
+        None, description="name of a location at the resident's site; null: none"
+    )
+    birth_year: int | None = Field(None, ge=1900, le=2100)
+    hr_low: HeartRate | None = Field(None, description="heart rate below this is abnormal (bpm)")
+    hr_high: HeartRate | None = Field(None, description="heart rate above this is abnormal (bpm)")
+    spo2_low: SpO2 | None = Field(None, description="SpO2 below this is abnormal (%)")
+    active: bool | None = Field(None, description="false: moved out or deceased")
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> ResidentPatch:
+        if self.hr_low is not None and self.hr_high is not None and self.hr_low >= self.hr_high:
+            raise ValueError(f"hr_low ({self.hr_low}) must be below hr_high ({self.hr_high})")
+        return self
+
+
 class DeviceIn(_In):
     uid: Uid
     site: Uid = Field(description="site uid")
@@ -172,15 +223,39 @@ class ContactOut(BaseModel):
     phone: str
     email: str
     channels: list[ChannelItem]
+    active: bool
+
+
+class ContactPatch(_Patch):
+    name: Name | None = None
+    relation: Text | None = None
+    priority: int | None = Field(None, ge=1, le=100, description="1 is told first")
+    phone: Text | None = None
+    email: Text | None = None
+    channels: list[ChannelItem] | None = Field(None, max_length=20)
+    active: bool | None = Field(None, description="false: never told again; history is kept")
+
+    _channels = field_validator("channels")(_check_channels)
 
 
 class StaffIn(_In):
     site: Uid
     name: Name
-    role: Literal["duty", "supervisor", "manager"]
+    role: Role
     phone: Text = ""
     email: Text = ""
     channels: list[ChannelItem] = Field(default_factory=list, max_length=20)
+
+    _channels = field_validator("channels")(_check_channels)
+
+
+class StaffPatch(_Patch):
+    name: Name | None = None
+    role: Role | None = Field(None, description="standing role, told when no shift covers now")
+    phone: Text | None = None
+    email: Text | None = None
+    channels: list[ChannelItem] | None = Field(None, max_length=20)
+    active: bool | None = Field(None, description="false: left; off the roster, history is kept")
 
     _channels = field_validator("channels")(_check_channels)
 
@@ -197,7 +272,7 @@ class StaffOut(BaseModel):
 
 
 class ShiftIn(_In):
-    role: Literal["duty", "supervisor", "manager"]
+    role: Role
     starts_at: AwareDatetime
     ends_at: AwareDatetime
 

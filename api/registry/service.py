@@ -22,6 +22,7 @@ from api.db import Conn
 from api.registry.models import (
     ContactIn,
     ContactOut,
+    ContactPatch,
     DeviceIn,
     DeviceIssued,
     DeviceOut,
@@ -29,12 +30,14 @@ from api.registry.models import (
     LocationOut,
     ResidentIn,
     ResidentOut,
+    ResidentPatch,
     ShiftIn,
     ShiftOut,
     SiteIn,
     SiteOut,
     StaffIn,
     StaffOut,
+    StaffPatch,
 )
 from api.scope import Principal
 
@@ -50,6 +53,21 @@ def _rows(
 
 def _site_filter(site: str | None) -> sql.Composable:
     return sql.SQL("TRUE") if site is None else sql.SQL("s.uid = %(site)s")
+
+
+def _update(conn: Conn, table: str, row_id: int, changes: dict[str, Any]) -> None:
+    """Set the given columns of one row. Column names come from a patch model (which forbids
+    unknown fields), never from raw input; ``channels`` is stored as jsonb."""
+    if not changes:
+        return
+    params = {col: Jsonb(v) if col == "channels" else v for col, v in changes.items()}
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(col), sql.Placeholder(col)) for col in params
+    )
+    query = sql.SQL("UPDATE {} SET {} WHERE id = %(row_id)s").format(
+        sql.Identifier(table), assignments
+    )
+    conn.execute(query, {**params, "row_id": row_id})
 
 
 # Sites
@@ -167,6 +185,38 @@ def create_resident(*, conn: Conn, body: ResidentIn) -> ResidentOut:
     return ResidentOut.model_validate(_rows(conn, query, {"uid": body.uid})[0])
 
 
+def update_resident(*, conn: Conn, uid: str, body: ResidentPatch) -> ResidentOut:
+    """Change what was sent. The row is locked first, so a limit sent alone is checked against
+    the other limit as it is at commit, not as a concurrent update left it."""
+    rows = _rows(
+        conn,
+        sql.SQL(
+            """SELECT r.id, s.uid AS site_uid, r.hr_low, r.hr_high
+               FROM residents r JOIN sites s ON s.id = r.site_id
+               WHERE r.uid = %(uid)s FOR UPDATE OF r"""
+        ),
+        {"uid": uid},
+    )
+    if not rows:
+        raise NotFound(f"no resident {uid!r}; list them with GET /api/v1/residents")
+    current = rows[0]
+    changes = body.changes()
+    if "location" in changes:
+        name = changes.pop("location")
+        changes["location_id"] = (
+            None if name is None else location_id(conn=conn, site=current["site_uid"], name=name)
+        )
+    low = changes.get("hr_low", current["hr_low"])
+    high = changes.get("hr_high", current["hr_high"])
+    if low >= high:
+        raise Conflict(
+            f"hr_low ({low}) must be below hr_high ({high}); send both limits to move the range"
+        )
+    _update(conn, "residents", current["id"], changes)
+    query = _RESIDENTS + sql.SQL(" WHERE r.id = %(id)s")
+    return ResidentOut.model_validate(_rows(conn, query, {"id": current["id"]})[0])
+
+
 # Devices
 
 
@@ -239,7 +289,7 @@ def _resident_at(*, conn: Conn, site: str, uid: str) -> int:
 
 _CONTACTS = sql.SQL(
     """SELECT c.id, s.uid AS site_uid, r.uid AS resident_uid, c.name, c.kind, c.relation,
-              c.tier, c.priority, c.phone, c.email, c.channels
+              c.tier, c.priority, c.phone, c.email, c.channels, c.active
        FROM contacts c JOIN sites s ON s.id = c.site_id
        LEFT JOIN residents r ON r.id = c.resident_id"""
 )
@@ -289,6 +339,16 @@ def create_contact(*, conn: Conn, body: ContactIn) -> ContactOut:
     return ContactOut.model_validate(_rows(conn, query, {"id": row[0]})[0])
 
 
+def update_contact(*, conn: Conn, contact_id: int, body: ContactPatch) -> ContactOut:
+    """Change what was sent; a contact is deactivated, never deleted, because past
+    notifications name it."""
+    _update(conn, "contacts", contact_id, body.changes())
+    rows = _rows(conn, _CONTACTS + sql.SQL(" WHERE c.id = %(id)s"), {"id": contact_id})
+    if not rows:
+        raise NotFound(f"no contact with id {contact_id}; list them with GET /api/v1/contacts")
+    return ContactOut.model_validate(rows[0])
+
+
 _STAFF = sql.SQL(
     """SELECT t.id, s.uid AS site_uid, t.name, t.role, t.phone, t.email, t.channels, t.active
        FROM staff t JOIN sites s ON s.id = t.site_id"""
@@ -314,6 +374,16 @@ def create_staff(*, conn: Conn, body: StaffIn) -> StaffOut:
     assert row is not None
     query = _STAFF + sql.SQL(" WHERE t.id = %(id)s")
     return StaffOut.model_validate(_rows(conn, query, {"id": row[0]})[0])
+
+
+def update_staff(*, conn: Conn, staff_id: int, body: StaffPatch) -> StaffOut:
+    """Change what was sent; someone who left is deactivated (off the roster, their shifts
+    ignored) rather than deleted, because past notifications and acknowledgements name them."""
+    _update(conn, "staff", staff_id, body.changes())
+    rows = _rows(conn, _STAFF + sql.SQL(" WHERE t.id = %(id)s"), {"id": staff_id})
+    if not rows:
+        raise NotFound(f"no staff member with id {staff_id}; list them with GET /api/v1/staff")
+    return StaffOut.model_validate(rows[0])
 
 
 def add_shift(*, conn: Conn, staff_id: int, body: ShiftIn) -> ShiftOut:

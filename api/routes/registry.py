@@ -13,6 +13,7 @@ from api.registry import imports, service
 from api.registry.models import (
     ContactIn,
     ContactOut,
+    ContactPatch,
     CredentialOut,
     DeviceIn,
     DeviceIssued,
@@ -23,12 +24,14 @@ from api.registry.models import (
     LocationOut,
     ResidentIn,
     ResidentOut,
+    ResidentPatch,
     ShiftIn,
     ShiftOut,
     SiteIn,
     SiteOut,
     StaffIn,
     StaffOut,
+    StaffPatch,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -89,6 +92,18 @@ def get_resident(uid: str, principal: PrincipalDep, conn: ConnDep) -> ResidentOu
     return service.get_resident(conn=conn, principal=principal, uid=uid)
 
 
+@router.patch("/residents/{uid}", response_model=ResidentOut, responses=_WRITE)
+def update_resident(
+    uid: str, body: ResidentPatch, admin: RegistryAdminDep, conn: ConnDep
+) -> ResidentOut:
+    """Change a resident: name, location (null: none), birth year, vital-sign limits, or
+    ``active: false`` when they move out. Fields left out keep their value; a limit sent alone
+    that is not below ``hr_high`` (or above ``hr_low``) as stored is a 409. The alerts service
+    picks up new limits within about 10 seconds."""
+    with conn.transaction():
+        return service.update_resident(conn=conn, uid=uid, body=body)
+
+
 @router.get("/devices", response_model=list[DeviceOut], responses=_READ)
 def list_devices(principal: PrincipalDep, conn: ConnDep, site: SiteQuery = None) -> list[DeviceOut]:
     return service.list_devices(conn=conn, principal=principal, site=site)
@@ -140,6 +155,16 @@ def create_contact(body: ContactIn, admin: RegistryAdminDep, conn: ConnDep) -> C
         return service.create_contact(conn=conn, body=body)
 
 
+@router.patch("/contacts/{contact_id}", response_model=ContactOut, responses=_WRITE)
+def update_contact(
+    contact_id: int, body: ContactPatch, admin: RegistryAdminDep, conn: ConnDep
+) -> ContactOut:
+    """Change a contact's name, relation, priority, phone, e-mail or channels, or stop telling
+    them (``active: false``; kept for the history). Fields left out keep their value."""
+    with conn.transaction():
+        return service.update_contact(conn=conn, contact_id=contact_id, body=body)
+
+
 @router.get("/staff", response_model=list[StaffOut], responses=_READ)
 def list_staff(principal: PrincipalDep, conn: ConnDep, site: SiteQuery = None) -> list[StaffOut]:
     """Staff of the sites (admins, and duty staff for their sites)."""
@@ -150,6 +175,16 @@ def list_staff(principal: PrincipalDep, conn: ConnDep, site: SiteQuery = None) -
 def create_staff(body: StaffIn, admin: RegistryAdminDep, conn: ConnDep) -> StaffOut:
     with conn.transaction():
         return service.create_staff(conn=conn, body=body)
+
+
+@router.patch("/staff/{staff_id}", response_model=StaffOut, responses=_WRITE)
+def update_staff(
+    staff_id: int, body: StaffPatch, admin: RegistryAdminDep, conn: ConnDep
+) -> StaffOut:
+    """Change a staff member's name, standing role, phone, e-mail or channels, or take them off
+    the roster (``active: false``; kept for the history). Fields left out keep their value."""
+    with conn.transaction():
+        return service.update_staff(conn=conn, staff_id=staff_id, body=body)
 
 
 @router.post("/staff/{staff_id}/shifts", response_model=ShiftOut, status_code=201, responses=_WRITE)
