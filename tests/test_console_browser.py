@@ -20,6 +20,8 @@ from anxin import registry, wire
 from anxin.platform import Platform
 from anxin.settings import Settings
 from api.accounts import UserScope, create_user
+from api.registry import service
+from api.registry.models import ContactIn
 from tests.fix_api import PASSWORD
 from tests.fix_inspector import add_alarm
 from tests.helpers import Publisher, drop_session, now_ms, wait_until
@@ -148,6 +150,24 @@ def test_admin_registers_a_device_and_sees_its_password_once(world, open_page):
     _screenshot(page, "admin-device-created")
     page.goto("/console/admin/devices")
     assert "b-ha-9" in page.content() and password not in page.content()
+
+
+def test_admin_changes_a_contacts_phone_on_the_people_page(world, db_url, open_page):
+    with psycopg.connect(db_url) as conn:
+        contact = service.create_contact(
+            conn=conn, body=ContactIn(site="ha", name="Daughter Li", kind="family", phone="138")
+        )
+    row = f"#contact-{contact.id}-row"
+    page = open_page("admin", locale="en-US")
+    page.click("nav >> text=People")
+    page.fill(f"{row} input[name=phone]", "13900000009")
+    page.uncheck(f"{row} input[name=active]")
+    page.click(f"{row} button[type=submit]")
+    assert "Saved: Daughter Li" in page.locator(".flash.ok").inner_text()
+    _screenshot(page, "admin-people-saved")
+    page.goto("/console/admin/people")
+    assert page.locator(f"{row} input[name=phone]").input_value() == "13900000009"
+    assert not page.locator(f"{row} input[name=active]").is_checked()
 
 
 @pytest.fixture

@@ -379,3 +379,107 @@ def test_both_catalogs_hold_every_key_the_templates_use():
         used |= set(re.findall(r'"((?:nav|login)\.(?!html")[a-z_]+)"', source.read_text()))
     assert used, "the pattern found no keys: it no longer matches the templates"
     assert used <= set(catalogs["en"])
+
+
+NURSE = {"site": "ha", "name": "Nurse Wang", "role": "duty", "phone": "13700000003"}
+DAUGHTER = {
+    "site": "ha",
+    "resident": "r-ha-1",
+    "name": "Daughter Li",
+    "kind": "family",
+    "relation": "daughter",
+    "priority": 1,
+    "phone": "13800000001",
+    "email": "li@example.org",
+}
+
+
+def add_person(client, world, path: str, body: dict[str, object]) -> dict[str, object]:
+    """Add a contact or staff member through the API, as an administrator would with curl."""
+    response = client.post(path, headers=world.headers("admin"), json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def read_back(client, world, path: str, person_id: object) -> dict[str, object]:
+    listed = client.get(path, headers=world.headers("admin")).json()
+    return next(p for p in listed if p["id"] == person_id)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "kind"), [("zh", "联系人与员工", "家属"), ("en", "People", "family")]
+)
+def test_admin_sees_contacts_and_staff_in_each_language(client, world, lang, title, kind):
+    contact = add_person(client, world, "/api/v1/contacts", DAUGHTER)
+    staff = add_person(client, world, "/api/v1/staff", NURSE)
+    log_in(client, "admin")
+    client.cookies.set("anxin_lang", lang)
+    page = client.get("/console/admin/people")
+    assert page.status_code == 200
+    assert f"<h1>{title}</h1>" in page.text
+    assert 'href="/console/admin/people" aria-current="page"' in page.text
+    row = page.text.split(f'id="contact-{contact["id"]}-row"')[1].split("</tr>")[0]
+    assert "Daughter Li" in row and kind in row and "Resident r-ha-1" in row
+    assert 'value="13800000001"' in row and 'value="li@example.org"' in row
+    staff_row = page.text.split(f'id="staff-{staff["id"]}-row"')[1].split("</tr>")[0]
+    assert "Nurse Wang" in staff_row and 'value="13700000003"' in staff_row
+    assert "checked" in staff_row
+
+
+def test_duty_staff_may_not_open_or_post_the_people_page(client, world):
+    contact = add_person(client, world, "/api/v1/contacts", DAUGHTER)
+    log_in(client, "duty_a")
+    assert "/admin/people" not in client.get("/console/board").text
+    refused = client.get("/console/admin/people")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    posted = client.post(
+        f"/console/admin/people/contacts/{contact['id']}",
+        data={"csrf_token": token_of(client), "phone": "1", "active": "on"},
+    )
+    assert posted.status_code == 403
+    assert read_back(client, world, "/api/v1/contacts", contact["id"]) == contact
+
+
+def test_admin_changes_a_contacts_phone_then_deactivates_them(client, world):
+    contact = add_person(client, world, "/api/v1/contacts", DAUGHTER)
+    path = f"/console/admin/people/contacts/{contact['id']}"
+    log_in(client, "admin")
+    form = {"csrf_token": token_of(client), "priority": "2", "email": "li@example.org"}
+    changed = client.post(path, data={**form, "phone": "13900000009", "active": "on"})
+    assert changed.status_code == 200
+    assert "Daughter Li" in changed.text and 'role="status"' in changed.text
+    assert read_back(client, world, "/api/v1/contacts", contact["id"]) == {
+        **contact,
+        "phone": "13900000009",
+        "priority": 2,
+    }
+    client.post(path, data={**form, "phone": "13900000009"})
+    assert read_back(client, world, "/api/v1/contacts", contact["id"])["active"] is False
+
+
+def test_admin_changes_a_staff_members_role_and_takes_them_off_the_roster(client, world):
+    staff = add_person(client, world, "/api/v1/staff", NURSE)
+    path = f"/console/admin/people/staff/{staff['id']}"
+    log_in(client, "admin")
+    form = {"csrf_token": token_of(client), "phone": "13700000003", "email": ""}
+    client.post(path, data={**form, "role": "supervisor", "active": "on"})
+    assert read_back(client, world, "/api/v1/staff", staff["id"])["role"] == "supervisor"
+    client.post(path, data={**form, "role": "supervisor"})
+    assert read_back(client, world, "/api/v1/staff", staff["id"])["active"] is False
+
+
+def test_a_people_edit_needs_the_csrf_token_and_says_what_to_fix(client, world):
+    contact = add_person(client, world, "/api/v1/contacts", DAUGHTER)
+    path = f"/console/admin/people/contacts/{contact['id']}"
+    log_in(client, "admin")
+    edit = {"priority": "1", "phone": "13900000009", "email": "", "active": "on"}
+    assert client.post(path, data=edit).status_code == 403
+    assert client.post(path, data={**edit, "csrf_token": "forged"}).status_code == 403
+    bad = client.post(path, data={**edit, "csrf_token": token_of(client), "priority": "0"})
+    assert bad.status_code == 400 and "priority" in bad.text and 'role="alert"' in bad.text
+    missing = client.post(
+        "/console/admin/people/contacts/999999", data={**edit, "csrf_token": token_of(client)}
+    )
+    assert missing.status_code == 404
+    assert read_back(client, world, "/api/v1/contacts", contact["id"]) == contact

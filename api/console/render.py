@@ -50,6 +50,7 @@ NAV: dict[Role, tuple[tuple[str, str], ...]] = {
         ("nav.sites", "/admin/sites"),
         ("nav.residents", "/admin/residents"),
         ("nav.devices", "/admin/devices"),
+        ("nav.people", "/admin/people"),
     ),
     Role.DUTY: (
         ("nav.board", "/board"),

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console.pages import admin, auth, board, family, inspector
+from api.console.pages import admin, auth, board, family, inspector, people
 from api.console.render import PREFIX
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -17,7 +17,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Add the console to ``app``; ``/`` then leads to it."""
-    for pages in (auth, board, family, inspector, admin):
+    for pages in (auth, board, family, inspector, admin, people):
         app.include_router(pages.router, prefix=PREFIX, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.add_api_route(

@@ -38,7 +38,7 @@ def _lists(conn: Conn, principal: Principal) -> dict[str, Any]:
     }
 
 
-def _page(
+def page(
     request: Request,
     conn: Conn,
     principal: Principal,
@@ -46,6 +46,8 @@ def _page(
     extra: dict[str, Any],
     status_code: int = 200,
 ) -> Response:
+    """An admin page with the sites and the kinds its forms offer, and no errors unless
+    ``extra`` brings them."""
     return render(
         request,
         name,
@@ -67,13 +69,16 @@ async def _form(request: Request) -> dict[str, str]:
     }
 
 
-def _create(
+def submit(
     conn: Conn,
     model: type[BaseModel],
     values: dict[str, str],
     write: Callable[[Any], BaseModel],
+    *,
+    ok: int = 201,
 ) -> tuple[BaseModel | None, list[str], int]:
-    """Validate ``values`` as ``model`` and write it: (result, errors, status)."""
+    """Validate ``values`` as ``model`` and write it in a transaction: (result, errors,
+    status), the status ``ok`` on success, else 400, 404 or 409 as the API would answer."""
     try:
         body = model.model_validate(values)
     except ValidationError as exc:
@@ -81,24 +86,24 @@ def _create(
         return None, errors, 400
     try:
         with conn.transaction():
-            return write(body), [], 201
+            return write(body), [], ok
     except (Conflict, NotFound) as exc:
         return None, [str(exc)], 409 if isinstance(exc, Conflict) else 404
 
 
 @router.get("/sites")
 def sites_page(request: Request, admin: RegistryAdminDep, conn: ConnDep) -> Response:
-    return _page(request, conn, admin, "admin_sites.html", {})
+    return page(request, conn, admin, "admin_sites.html", {})
 
 
 @router.post("/sites", dependencies=[Depends(csrf.verify)])
 async def create_site(request: Request, admin: RegistryAdminDep, conn: ConnDep) -> Response:
     values = await _form(request)
-    created, errors, status = _create(
+    created, errors, status = submit(
         conn, SiteIn, values, lambda body: registry.create_site(conn=conn, body=body)
     )
     extra = {"created": created, "errors": errors, "values": {} if created else values}
-    return _page(request, conn, admin, "admin_sites.html", extra, status)
+    return page(request, conn, admin, "admin_sites.html", extra, status)
 
 
 @router.get("/residents")
@@ -109,7 +114,7 @@ def residents_page(request: Request, admin: RegistryAdminDep, conn: ConnDep) -> 
 @router.post("/residents", dependencies=[Depends(csrf.verify)])
 async def create_resident(request: Request, admin: RegistryAdminDep, conn: ConnDep) -> Response:
     values = await _form(request)
-    created, errors, status = _create(
+    created, errors, status = submit(
         conn, ResidentIn, values, lambda body: registry.create_resident(conn=conn, body=body)
     )
     extra = {"created": created, "errors": errors, "values": {} if created else values}
@@ -120,7 +125,7 @@ def _residents(
     request: Request, conn: Conn, admin: Principal, extra: dict[str, Any], status: int = 200
 ) -> Response:
     residents = registry.list_residents(conn=conn, principal=admin, site=None)
-    return _page(
+    return page(
         request, conn, admin, "admin_residents.html", {"residents": residents, **extra}, status
     )
 
@@ -134,7 +139,7 @@ def devices_page(request: Request, admin: RegistryAdminDep, conn: ConnDep) -> Re
 async def create_device(request: Request, admin: RegistryAdminDep, conn: ConnDep) -> Response:
     """Register a device; the answer shows its MQTT password this once."""
     values = await _form(request)
-    issued, errors, status = _create(
+    issued, errors, status = submit(
         conn, DeviceIn, values, lambda body: registry.create_device(conn=conn, body=body)
     )
     extra = {"issued": issued, "errors": errors, "values": {} if issued else values}
@@ -147,4 +152,4 @@ def _devices(
     devices = registry.list_devices(conn=conn, principal=admin, site=None)
     residents = {r.id: r for r in registry.list_residents(conn=conn, principal=admin, site=None)}
     context = {"devices": devices, "residents_by_id": residents, **extra}
-    return _page(request, conn, admin, "admin_devices.html", context, status)
+    return page(request, conn, admin, "admin_devices.html", context, status)
