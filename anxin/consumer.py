@@ -87,6 +87,7 @@ class BatchConsumer:
         self._connected_once = False
         self._subscribed = threading.Event()
         self._refusal: str | None = None
+        self._failure: BrokerUnavailable | None = None
 
     def start(self) -> None:
         """Open the handler first, so nothing is received that could not be processed."""
@@ -143,7 +144,11 @@ class BatchConsumer:
         self._stopped.set()
 
     def wait(self) -> None:
+        """Until stopped; raises ``BrokerUnavailable`` when the broker refused to go on serving
+        the subscription, so the process exits non-zero and its supervisor restarts it."""
         self._stopped.wait()
+        if self._failure is not None:
+            raise self._failure
 
     def _on_connect(
         self, client: mqtt.Client, userdata: object, flags: object, rc: Any, props: object
@@ -162,17 +167,20 @@ class BatchConsumer:
     def _on_subscribe(
         self, client: mqtt.Client, userdata: object, mid: int, reasons: list[Any], props: object
     ) -> None:
-        """A refused subscription would leave the service running and receiving nothing."""
+        """A refused subscription would leave the service running and receiving nothing: at
+        start, ``start`` raises; after a reconnect (``start`` has returned) the consumer stops,
+        from another thread because this one is paho's, and ``wait`` raises."""
         refused = [reason for reason in reasons if reason.is_failure]
         if refused:
             self._refusal = str(refused[0])
-            logger.error(
-                "%s: the broker refused the subscription %r (%s); nothing will be received "
-                "until the account may subscribe to it",
-                self._config.name,
-                self._config.subscription,
-                self._refusal,
-            )
+            if self._subscribed.is_set():
+                self._failure = BrokerUnavailable(
+                    f"the broker refused the subscription {self._config.subscription!r} after "
+                    f"a reconnect ({self._refusal}); check that this account may still "
+                    "subscribe to it (the ACL written by 'anxin devices broker-auth')"
+                )
+                logger.error("%s: %s; stopping", self._config.name, self._failure)
+                threading.Thread(target=self.stop, name="consumer-stop", daemon=True).start()
         self._subscribed.set()
 
     def _on_disconnect(

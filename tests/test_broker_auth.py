@@ -135,29 +135,44 @@ def test_the_service_account_may_subscribe_to_every_device(secured_broker):
     consumer.stop()
 
 
-def _refusing_broker(server: socket.socket) -> None:
-    """Accept one MQTT v5 client, accept its CONNECT and refuse every SUBSCRIBE (0x87)."""
-    conn, _ = server.accept()
-    with conn:
-        stream = conn.makefile("rb")
-        while header := stream.read(1):
-            length, shift = 0, 0
-            while True:
-                byte = stream.read(1)[0]
-                length |= (byte & 0x7F) << shift
-                shift += 7
-                if byte < 0x80:
+def _refusing_broker(server: socket.socket, granted: int) -> None:
+    """An MQTT v5 stub: accept CONNECTs, grant the first ``granted`` SUBSCRIBEs and drop the
+    connection after each (the client reconnects), refuse every later one ("Not authorized")."""
+    subscriptions = 0
+    while True:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn, conn.makefile("rb") as stream:
+            while header := stream.read(1):
+                length, shift = 0, 0
+                while True:
+                    byte = stream.read(1)[0]
+                    length |= (byte & 0x7F) << shift
+                    shift += 7
+                    if byte < 0x80:
+                        break
+                body = stream.read(length)
+                kind = header[0] >> 4
+                if kind == 1:  # CONNECT -> CONNACK, success, no properties
+                    conn.sendall(bytes([0x20, 3, 0, 0, 0]))
+                elif kind == 8:  # SUBSCRIBE -> SUBACK: QoS 1 granted, or "Not authorized"
+                    subscriptions += 1
+                    code = 0x01 if subscriptions <= granted else 0x87
+                    conn.sendall(bytes([0x90, 4, body[0], body[1], 0, code]))
+                    if code == 0x01:
+                        break
+                elif kind == 12:  # PINGREQ
+                    conn.sendall(bytes([0xD0, 0]))
+                elif kind == 14:  # DISCONNECT
                     break
-            body = stream.read(length)
-            kind = header[0] >> 4
-            if kind == 1:  # CONNECT -> CONNACK, success, no properties
-                conn.sendall(bytes([0x20, 3, 0, 0, 0]))
-            elif kind == 8:  # SUBSCRIBE -> SUBACK, "Not authorized"
-                conn.sendall(bytes([0x90, 4, body[0], body[1], 0, 0x87]))
-            elif kind == 12:  # PINGREQ
-                conn.sendall(bytes([0xD0, 0]))
-            elif kind == 14:  # DISCONNECT
-                return
+
+
+def _stub_broker(granted: int) -> tuple[socket.socket, int]:
+    server = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=_refusing_broker, args=(server, granted), daemon=True).start()
+    return server, server.getsockname()[1]
 
 
 def test_a_refused_subscription_stops_the_consumer_with_the_reason():
@@ -165,10 +180,7 @@ def test_a_refused_subscription_stops_the_consumer_with_the_reason():
 
     Mosquitto 2.0 grants such subscriptions and filters at delivery, so a stub broker stands in
     for one that refuses in the SUBACK, as EMQX does (no EMQX can run here)."""
-    server = socket.create_server(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    broker = threading.Thread(target=_refusing_broker, args=(server,), daemon=True)
-    broker.start()
+    server, port = _stub_broker(granted=0)
     consumer = BatchConsumer(
         parse_mqtt_url(f"mqtt://brc-alice:pw@127.0.0.1:{port}"),
         _consumer_config("$share/ingest/anxin/v1/#"),
@@ -176,5 +188,30 @@ def test_a_refused_subscription_stops_the_consumer_with_the_reason():
     )
     with pytest.raises(BrokerUnavailable, match=r"refused \(Not authorized\).*ACL"):
         consumer.start()
-    broker.join(10)
+    server.close()
+
+
+def test_a_subscription_refused_after_a_reconnect_stops_the_consumer():
+    """An ACL changed while the service runs: after the reconnect nothing would arrive."""
+    server, port = _stub_broker(granted=1)
+    consumer = BatchConsumer(
+        parse_mqtt_url(f"mqtt://anxin-ingest:pw@127.0.0.1:{port}"),
+        _consumer_config("$share/ingest/anxin/v1/#"),
+        _Discard(),
+    )
+    consumer.start()
+    failures: list[BrokerUnavailable] = []
+
+    def watch() -> None:
+        try:
+            consumer.wait()
+        except BrokerUnavailable as exc:
+            failures.append(exc)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    watcher.join(20)
+    assert not watcher.is_alive(), "the consumer kept running without its subscription"
+    assert len(failures) == 1
+    assert "after a reconnect (Not authorized)" in str(failures[0])
     server.close()

@@ -169,6 +169,10 @@ def test_damaged_or_foreign_artifacts_are_refused(tmp_path: Path) -> None:
     bad.write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(FallModelError, match="damaged"):
         FallModel.load(bad)
+    text = DEFAULT_ARTIFACT.read_text(encoding="utf-8").replace('"flagged":80', '"flagged":1e999')
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(FallModelError, match="damaged"):
+        FallModel.load(bad)
 
 
 def test_threshold_keeps_sensitivity_and_then_maximises_specificity() -> None:

@@ -95,7 +95,7 @@ class Network:
                 weights=tuple(np.asarray(w, dtype=np.float64) for w in data["weights"]),
                 biases=tuple(np.asarray(b, dtype=np.float64) for b in data["biases"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise NetworkFormatError(f"network arrays are incomplete or malformed ({exc})") from exc
         network._check(n_features)
         return network

@@ -110,7 +110,7 @@ class TreeEnsemble:
                 value=np.asarray(data["value"], dtype=np.float64),
                 depth=int(data["depth"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise TreeFormatError(f"tree arrays are incomplete or malformed ({exc})") from exc
         ensemble._check(n_features)
         return ensemble
