@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 _BACKOFF_MAX_S = 10.0
 _SHUTDOWN_GRACE_S = 10.0
 _SUBSCRIBE_TIMEOUT_S = 10.0
+_ACL_HINT = "(the ACL written by 'anxin devices broker-auth')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,6 @@ class BatchConsumer:
         self._worker: threading.Thread | None = None
         self._connected_once = False
         self._subscribed = threading.Event()
-        self._refusal: str | None = None
         self._failure: BrokerUnavailable | None = None
 
     def start(self) -> None:
@@ -108,19 +108,15 @@ class BatchConsumer:
         # A new session receives nothing published before the broker acknowledged the
         # subscription: callers (the demo, tests, scenario runs) may publish right after start().
         self._client = client
-        acknowledged = self._subscribed.wait(_SUBSCRIBE_TIMEOUT_S)
-        if not acknowledged or self._refusal is not None:
+        if not self._subscribed.wait(_SUBSCRIBE_TIMEOUT_S):
+            self._failure = BrokerUnavailable(
+                f"the broker did not acknowledge the subscription {self._config.subscription!r} "
+                f"within {_SUBSCRIBE_TIMEOUT_S:g} s; check that this account may subscribe to "
+                f"it {_ACL_HINT}"
+            )
+        if self._failure is not None:
             self.stop()
-            outcome = (
-                f"refused ({self._refusal})"
-                if acknowledged
-                else f"did not acknowledge within {_SUBSCRIBE_TIMEOUT_S:g} s"
-            )
-            raise BrokerUnavailable(
-                f"the broker {outcome} the subscription {self._config.subscription!r}; check "
-                "that this account may subscribe to it (the ACL written by "
-                "'anxin devices broker-auth')"
-            )
+            raise self._failure
         logger.info(
             "%s %s consuming %s from %s:%d",
             self._config.name,
@@ -172,12 +168,16 @@ class BatchConsumer:
         from another thread because this one is paho's, and ``wait`` raises."""
         refused = [reason for reason in reasons if reason.is_failure]
         if refused:
-            self._refusal = str(refused[0])
-            if self._subscribed.is_set():
+            subscription, reason = self._config.subscription, refused[0]
+            if not self._subscribed.is_set():
                 self._failure = BrokerUnavailable(
-                    f"the broker refused the subscription {self._config.subscription!r} after "
-                    f"a reconnect ({self._refusal}); check that this account may still "
-                    "subscribe to it (the ACL written by 'anxin devices broker-auth')"
+                    f"the broker refused ({reason}) the subscription {subscription!r}; check "
+                    f"that this account may subscribe to it {_ACL_HINT}"
+                )
+            else:
+                self._failure = BrokerUnavailable(
+                    f"the broker refused the subscription {subscription!r} after a reconnect "
+                    f"({reason}); check that this account may still subscribe to it {_ACL_HINT}"
                 )
                 logger.error("%s: %s; stopping", self._config.name, self._failure)
                 threading.Thread(target=self.stop, name="consumer-stop", daemon=True).start()
