@@ -58,32 +58,33 @@ class GravityFeatures:
 
     def __init__(self, before_s: float, after_s: float) -> None:
         self._zero = round(before_s * GRID_HZ)
-        self._rows = self._zero + round(after_s * GRID_HZ) + 1
+        self.rows = self._zero + round(after_s * GRID_HZ) + 1
         self._half = round(SMOOTH_S * GRID_HZ) // 2
         self._lag = round(ROTATION_LAG_S * GRID_HZ)
         starts = np.arange(STILL_BLOCK_S, after_s, STILL_BLOCK_S)
-        self._blocks = [(self._at(a), self._at(a + STILL_BLOCK_S)) for a in starts]
+        self._blocks = [(self.at(a), self.at(a + STILL_BLOCK_S)) for a in starts]
 
-    def _at(self, t_s: float) -> int:
+    def at(self, t_s: float) -> int:
+        """Grid row of ``t_s`` seconds from the impact."""
         return self._zero + round(t_s * GRID_HZ)
 
     def __call__(self, grid: FloatArray) -> FloatArray:
         """Features in GRAVITY_NAMES order."""
         with np.errstate(invalid="ignore", divide="ignore"):
             smooth = self.smooth(grid)
-            pre = segment_mean(grid[self._at(-2.0) : self._at(-1.0) + 1])
-            early = segment_mean(grid[self._at(1.5) : self._at(3.0) + 1])
-            late = segment_mean(grid[self._at(5.0) : self._rows])
+            pre = segment_mean(grid[self.at(-2.0) : self.at(-1.0) + 1])
+            early = segment_mean(grid[self.at(1.5) : self.at(3.0) + 1])
+            late = segment_mean(grid[self.at(5.0) : self.rows])
             tilt_from_pre = angles_to(smooth, pre)
             tilt_to_late = angles_to(smooth, late)
             turn = _angles_between(smooth[: -self._lag], smooth[self._lag :])
-            near_turn = turn[self._at(-1.0) : self._at(1.0)]
+            near_turn = turn[self.at(-1.0) : self.at(1.0)]
             velocity = self._descent_velocity(grid, smooth)
             time_to_still, longest, fraction = self._stillness(grid)
             return np.array(
                 [
-                    _nanmax(tilt_from_pre[self._at(0.5) :]),
-                    _nanmax(tilt_to_late[self._at(-2.0) : self._at(-0.5)]),
+                    _nanmax(tilt_from_pre[self.at(0.5) :]),
+                    _nanmax(tilt_to_late[self.at(-2.0) : self.at(-0.5)]),
                     _angle(pre, early),
                     _angle(early, late),
                     float(np.nansum(near_turn)) if np.isfinite(near_turn).any() else np.nan,
@@ -104,9 +105,9 @@ class GravityFeatures:
         filled = np.where(valid[:, None], grid, 0.0)
         sums = np.vstack([np.zeros((1, 3)), np.cumsum(filled, axis=0)])
         counts = np.concatenate([[0], np.cumsum(valid)])
-        index = np.arange(self._rows)
-        lo = np.clip(index - self._half, 0, self._rows)
-        hi = np.clip(index + self._half + 1, 0, self._rows)
+        index = np.arange(self.rows)
+        lo = np.clip(index - self._half, 0, self.rows)
+        hi = np.clip(index + self._half + 1, 0, self.rows)
         n = counts[hi] - counts[lo]
         result: FloatArray = (sums[hi] - sums[lo]) / np.maximum(n, 1)[:, None]
         result[(n < max(2, self._half)) | ~valid] = np.nan
@@ -114,7 +115,7 @@ class GravityFeatures:
 
     def _descent_velocity(self, grid: FloatArray, smooth: FloatArray) -> FloatArray:
         """Speed (m/s, negative is down) gained along gravity from 1.2 s before the impact."""
-        span = slice(self._at(-1.2), self._at(0.1))
+        span = slice(self.at(-1.2), self.at(0.1))
         down = smooth[span] / np.linalg.norm(smooth[span], axis=1, keepdims=True)
         vertical = np.einsum("ij,ij->i", grid[span], down) - 1.0
         if not np.isfinite(vertical).any():

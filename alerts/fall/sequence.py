@@ -17,8 +17,6 @@ import numpy as np
 from alerts.fall.gravity import GravityFeatures, angles_to, segment_mean
 from alerts.fall.preprocess import FloatArray
 
-GRID_HZ = 25.0
-
 START_S = -2.0
 END_S = 4.0
 STEP_S = 0.08
@@ -41,22 +39,17 @@ class SequenceFeatures:
 
     def __init__(self, before_s: float, after_s: float) -> None:
         self._gravity = GravityFeatures(before_s, after_s)
-        self._zero = round(before_s * GRID_HZ)
-        self._rows = self._zero + round(after_s * GRID_HZ) + 1
-        pairs = 2 * len(_TIMES)
-        first = self._at(START_S)
-        self._span = slice(first, first + pairs)
-
-    def _at(self, t_s: float) -> int:
-        return self._zero + round(t_s * GRID_HZ)
+        first = self._gravity.at(START_S)
+        self._span = slice(first, first + 2 * len(_TIMES))
 
     def __call__(self, grid: FloatArray) -> FloatArray:
         """Features in SEQUENCE_NAMES order; NaN where the window has no data."""
         with np.errstate(invalid="ignore", divide="ignore"):
             magnitude = np.sqrt(np.einsum("ij,ij->i", grid, grid))
             smooth = self._gravity.smooth(grid)
-            before = segment_mean(grid[self._at(-2.5) : self._at(-1.5)])
-            after = segment_mean(grid[self._at(5.0) : self._rows])
+            at = self._gravity.at
+            before = segment_mean(grid[at(-2.5) : at(-1.5)])
+            after = segment_mean(grid[at(5.0) : self._gravity.rows])
             down = smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
             along = np.einsum("ij,ij->i", grid, down)
             across = np.sqrt(np.maximum(magnitude**2 - along**2, 0.0))

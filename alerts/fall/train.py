@@ -280,7 +280,7 @@ def train(
         "folds": folds,
         "sensitivity_floor": floor,
         "augment_profiles": [p.label() for p in AUGMENT_PROFILES],
-        "classifier": "mean of HistGradientBoostingClassifier and MLPClassifier ensemble",
+        "classifier": "log-odds mean of HistGradientBoostingClassifier and MLPClassifier ensemble",
         "classifier_params": CLASSIFIER_PARAMS,
         "network_params": NETWORK_PARAMS,
         "networks": N_NETWORKS,
