@@ -118,6 +118,13 @@ class Impact(_Reading, tag="impact", frozen=True):
 
 Reading = Vitals | Env | Heartbeat | Event | Impact
 READING_KINDS = ("vitals", "env", "heartbeat", "event", "impact")
+_KIND_OF_TYPE: dict[type, str] = {
+    Vitals: "vitals",
+    Env: "env",
+    Heartbeat: "heartbeat",
+    Event: "event",
+    Impact: "impact",
+}
 
 
 class Batch(
@@ -155,6 +162,17 @@ encoder = msgspec.json.Encoder()
 def topic(site_uid: str, device_uid: str, channel: str) -> str:
     """The topic a device publishes ``channel`` on."""
     return f"{TOPIC_ROOT}/{site_uid}/{device_uid}/{channel}"
+
+
+def kind_of(reading: Reading) -> str:
+    """The ``kind`` tag a reading carries on the wire."""
+    return _KIND_OF_TYPE[type(reading)]
+
+
+def device_in_topic(topic: str) -> str | None:
+    """The device uid in a topic of the contract's five levels; root and channel are not checked."""
+    parts = topic.split("/")
+    return parts[3] if len(parts) == 5 else None
 
 
 def encode(message: Reading | Batch | Status) -> bytes:

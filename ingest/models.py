@@ -4,23 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-
-class Reason(StrEnum):
-    """Why a message or reading was dead-lettered; stable strings, used in metrics and queries."""
-
-    OVERSIZE = "oversize"
-    BAD_TOPIC = "bad_topic"
-    UNKNOWN_DEVICE = "unknown_device"
-    INACTIVE_DEVICE = "inactive_device"
-    IDENTITY_MISMATCH = "identity_mismatch"
-    MALFORMED_JSON = "malformed_json"
-    INVALID_PAYLOAD = "invalid_payload"
-    OUT_OF_RANGE = "out_of_range"
-    KIND_NOT_ALLOWED = "kind_not_allowed"
-    CLOCK_SKEW = "clock_skew"
-    STORAGE_REJECTED = "storage_rejected"
+from anxin.wire_checks import Reason
 
 
 @dataclass(frozen=True, slots=True)

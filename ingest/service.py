@@ -17,11 +17,12 @@ import psycopg
 from anxin import wire
 from anxin.consumer import BatchConsumer, ConsumerConfig, Message
 from anxin.db import connect
+from anxin.device_index import DeviceIndex
 from anxin.settings import Settings
+from anxin.wire_checks import Reason, WireChecks
 from ingest import metrics
 from ingest.decode import Decoder
-from ingest.devices import DeviceIndex
-from ingest.models import DeadLetter, Reason, Staged
+from ingest.models import DeadLetter, Staged
 from ingest.store import StoreResult, prepare_session, store
 
 logger = logging.getLogger(__name__)
@@ -47,11 +48,9 @@ class IngestHandler:
 
     def __init__(self, settings: Settings) -> None:
         self._url = settings.database_url
-        self._devices = DeviceIndex(refresh_s=settings.ingest_device_refresh_s)
+        self.devices = DeviceIndex(refresh_s=settings.ingest_device_refresh_s)
         self._decoder = Decoder(
-            self._devices,
-            max_payload_bytes=settings.ingest_max_payload_bytes,
-            max_clock_skew_s=settings.ingest_max_clock_skew_s,
+            WireChecks.from_settings(self.devices, settings),
             now_ms=lambda: time.time_ns() // 1_000_000,
         )
         self._conn: psycopg.Connection[Any] | None = None
@@ -60,7 +59,7 @@ class IngestHandler:
     def open(self) -> None:
         conn = connect(self._url)
         prepare_session(conn=conn)
-        self._devices.load(conn=conn)
+        self.devices.load(conn=conn)
         conn.commit()
         self._conn = conn
 
@@ -82,10 +81,7 @@ class IngestHandler:
             self.open()
         conn = self._conn
         assert conn is not None
-        if self._devices.stale() or self._decoder.needs_reload(batch):
-            self._devices.wait_for_reload_slot()
-            self._devices.load(conn=conn)
-            conn.commit()
+        self.devices.refresh(batch, conn=conn)
         staged = self._decoder.decode(batch)
         try:
             result = store(conn=conn, rows=staged.rows, dead=staged.dead)

@@ -8,9 +8,10 @@ import pytest
 
 from anxin import wire
 from anxin.consumer import Message
+from anxin.device_index import DeviceIndex, DeviceRef
 from anxin.settings import Settings, parse_mqtt_url
+from anxin.wire_checks import WireChecks
 from ingest.decode import Decoder
-from ingest.devices import DeviceIndex, DeviceRef
 
 NOW = 1_795_000_000_000
 
@@ -22,7 +23,8 @@ def decoder() -> Decoder:
         "b1": DeviceRef(id=1, site_uid="s1", kind="bracelet", active=True),
         "g1": DeviceRef(id=2, site_uid="s1", kind="gas", active=True),
     }
-    return Decoder(index, max_payload_bytes=2048, max_clock_skew_s=86400, now_ms=lambda: NOW)
+    checks = WireChecks(index, max_payload_bytes=2048, max_clock_skew_s=86400)
+    return Decoder(checks, now_ms=lambda: NOW)
 
 
 def _msg(topic: str, payload: bytes | dict) -> Message:
