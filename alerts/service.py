@@ -2,8 +2,10 @@
 
 Detection does not wait for storage: the worker subscribes itself, and raises alarms in the
 same transaction-then-acknowledge rhythm as ingest, so a crash neither loses a trigger nor
-leaves half an alarm. Time-based rules (offline devices, CO dose, no recovery after a fall) run
-on a ticker thread; one lock keeps the rule state consistent between the two threads.
+leaves half an alarm. It acts only on readings that pass the wire checks ingest stores by
+(``anxin/wire_checks.py``), so no alarm rests on a reading that storage dead-lettered.
+Time-based rules (offline devices, CO dose, no recovery after a fall) run on a ticker thread;
+one lock keeps the rule state consistent between the two threads.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-import msgspec
 import psycopg
 
-from alerts import escalation
+from alerts import escalation, metrics
 from alerts.context import load_contexts
 from alerts.fall_watch import NoRecoveryWatch
 from alerts.models import AlarmKind, DeviceContext, Observation, Severity, Subject, Trigger
@@ -25,12 +26,13 @@ from alerts.store import clear_alarm, raise_alarm
 from anxin import wire
 from anxin.consumer import BatchConsumer, ConsumerConfig, Message
 from anxin.db import connect
+from anxin.device_index import DeviceIndex
 from anxin.settings import Settings
+from anxin.wire_checks import Reason, WireChecks
 
 logger = logging.getLogger(__name__)
 
 SUBSCRIPTION = f"{wire.TOPIC_ROOT}/+/+/+"
-_CONTEXT_REFRESH_NS = 10_000_000_000
 
 
 class Engine(Protocol):
@@ -68,15 +70,16 @@ class AlertsHandler:
         self._watch = NoRecoveryWatch()
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
+        self.devices = DeviceIndex(refresh_s=settings.ingest_device_refresh_s)
+        self._checks = WireChecks.from_settings(self.devices, settings)
         self._contexts: dict[str, DeviceContext] = {}
-        self._contexts_at = 0
         self._routing = escalation.routing_from(settings)
         self._unstored: list[Trigger] = []
         self.alarms_raised = 0
 
     def open(self) -> None:
         self._conn = connect(self._url)
-        self._refresh_contexts(self._conn)
+        self._load_registry(self._conn)
 
     def reset(self) -> None:
         if self._conn is not None:
@@ -94,14 +97,14 @@ class AlertsHandler:
             self.open()
         conn = self._conn
         assert conn is not None
-        if time.monotonic_ns() - self._contexts_at > _CONTEXT_REFRESH_NS or any(
-            _device_uid(m.topic) not in self._contexts for m in batch
-        ):
-            self._refresh_contexts(conn)
+        metrics.MESSAGES.inc(len(batch))
+        if self.devices.refresh(batch, conn=conn):
+            self._load_contexts(conn)
+        at = now_ms()
         triggers: list[Trigger] = []
         with self._lock:
             for message in batch:
-                triggers.extend(self._detect(message))
+                triggers.extend(self._detect(message, at))
         self._store(conn, triggers)
 
     def tick(self) -> None:
@@ -118,7 +121,13 @@ class AlertsHandler:
                 self._unstored = triggers  # the rules will not say it again: keep it for retry
                 raise
 
-    def _refresh_contexts(self, conn: psycopg.Connection[Any]) -> None:
+    def _load_registry(self, conn: psycopg.Connection[Any]) -> None:
+        self.devices.load(conn=conn)
+        self._load_contexts(conn)
+
+    def _load_contexts(self, conn: psycopg.Connection[Any]) -> None:
+        """The rules' view of each device, read right after the index so the two agree."""
+        metrics.REGISTRY_LOADS.inc()
         contexts = load_contexts(conn=conn)
         conn.commit()
         at = now_ms()
@@ -127,16 +136,21 @@ class AlertsHandler:
                 if self._contexts.get(uid) != ctx:
                     self._engine.register_device(ctx, at)
             self._contexts = contexts
-        self._contexts_at = time.monotonic_ns()
 
-    def _detect(self, message: Message) -> list[Trigger]:
-        ctx = self._contexts.get(_device_uid(message.topic))
-        if ctx is None:
+    def _detect(self, message: Message, at: int) -> list[Trigger]:
+        verdict = self._checks.judge(message, at)
+        for rejection in verdict.rejections:
+            metrics.SKIPPED.labels(reason=rejection.reason.value).inc()
+        if not verdict.readings:
             return []
-        readings = _decode(message)
+        ctx = self._contexts.get(verdict.device_uid or "")
+        if ctx is None:
+            # registered or activated between the index's read and the contexts' read
+            metrics.SKIPPED.labels(reason=Reason.UNKNOWN_DEVICE.value).inc()
+            return []
         triggers: list[Trigger] = []
-        for reading in readings:
-            obs = Observation(device=ctx, reading=reading, received_ms=now_ms())
+        for reading in verdict.readings:
+            obs = Observation(device=ctx, reading=reading, received_ms=at)
             self._watch.observe(obs)
             triggers.extend(self._engine.observe(obs))
             if isinstance(reading, wire.Impact) and self._fall is not None:
@@ -193,24 +207,6 @@ class AlertsHandler:
                 else:
                     escalation.on_repeat(conn=conn, result=result, routing=self._routing)
         conn.commit()
-
-
-def _device_uid(topic: str) -> str:
-    parts = topic.split("/")
-    return parts[3] if len(parts) == 5 else ""
-
-
-def _decode(message: Message) -> list[wire.Reading]:
-    """Valid readings only: ingest dead-letters the rest, detection just skips them."""
-    channel = message.topic.rsplit("/", 1)[-1]
-    try:
-        if channel == "reading":
-            return [wire.reading_decoder.decode(message.payload)]
-        if channel == "batch":
-            return list(wire.batch_decoder.decode(message.payload).readings)
-    except msgspec.DecodeError:
-        return []
-    return []
 
 
 class AlertsService:

@@ -445,6 +445,8 @@ def api() -> None:
 @app.command("alerts")
 def alerts() -> None:
     """Run the detection worker (rules and fall model) until SIGTERM/SIGINT."""
+    from prometheus_client import start_http_server
+
     from anxin.db import wait_for_database
     from anxin.migrate import migrate
     from anxin.platform import build_alerts
@@ -452,6 +454,8 @@ def alerts() -> None:
     settings = load_settings()
     wait_for_database(_admin_url(settings.database_url))
     migrate(settings.database_url)
+    if settings.alerts_metrics_port:
+        start_http_server(settings.alerts_metrics_port, addr="0.0.0.0")
     service = build_alerts(settings)
     service.start()
     _stop_on_signals(service.stop)

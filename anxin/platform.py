@@ -14,12 +14,13 @@ logger = logging.getLogger(__name__)
 
 
 def build_alerts(settings: Settings) -> AlertsService:
-    """The alerts service with the shipped rules and fall model."""
+    """The alerts service with the shipped rules, the configured lateness and the fall model."""
     from alerts.fall_scoring import ShippedFallScorer
     from alerts.rules import RuleConfig, RuleEngine
 
     fall: FallScorer = ShippedFallScorer.load()
-    return AlertsService(settings, RuleEngine(RuleConfig()), fall)
+    rules = RuleConfig(sos_late_after_s=settings.alerts_late_after_s)
+    return AlertsService(settings, RuleEngine(rules), fall)
 
 
 class Platform:

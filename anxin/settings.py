@@ -78,13 +78,20 @@ class Settings(BaseSettings):
         256 * 1024, ge=1024, description="Larger payloads are dead-lettered unread."
     )
     ingest_max_clock_skew_s: int = Field(
-        86400, ge=1, description="Readings whose device time is further off are dead-lettered."
+        86400,
+        ge=1,
+        description="Readings whose device time is further off are dead-lettered (and ignored "
+        "by detection, which applies the same wire checks).",
     )
     ingest_metrics_port: int = Field(
         9101, ge=0, le=65535, description="Prometheus metrics port for ingest (0: off)."
     )
     ingest_device_refresh_s: float = Field(
-        10.0, gt=0, description="How often the device registry cache is reloaded."
+        10.0,
+        gt=0,
+        description="Ingest and detection re-read the device registry at most this often "
+        "(sooner only when a device was registered since): a device activated or changed is "
+        "seen within this interval.",
     )
 
     alerts_client_id: str = Field(
@@ -97,6 +104,15 @@ class Settings(BaseSettings):
     )
     alerts_tick_s: float = Field(
         0.5, gt=0, le=10, description="Period of the time-based rules (offline, CO dose, …)."
+    )
+    alerts_late_after_s: float = Field(
+        600,
+        gt=0,
+        description="An SOS that arrives this long after it was pressed (but within "
+        "ingest_max_clock_skew_s) raises an alarm marked late with its own time.",
+    )
+    alerts_metrics_port: int = Field(
+        9102, ge=0, le=65535, description="Prometheus metrics port for alerts (0: off)."
     )
 
     delivery_webhook_secret: str = Field(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -12,6 +13,7 @@ import psycopg
 
 from anxin import registry, wire
 from anxin.mqtt import connect_and_wait, make_client
+from anxin.platform import Platform
 from anxin.settings import Settings, parse_mqtt_url
 from ingest.service import IngestService
 
@@ -106,6 +108,32 @@ class IngestHarness:
     def close(self) -> None:
         self.service.stop()
         drop_session(self.mqtt_url, self.settings.ingest_client_id)
+
+
+@contextmanager
+def running_platform(db_url: str, mqtt_url: str, **overrides: Any) -> Iterator[Platform]:
+    """ingest and alerts in this process, with client ids and a share group no other test uses
+    (every worker on the shared broker hears every topic); their sessions are dropped after."""
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(
+        database_url=db_url,
+        mqtt_url=mqtt_url,
+        ingest_client_id=f"test-ingest-{tag}",
+        ingest_share_group=f"test{tag}",
+        alerts_client_id=f"test-alerts-{tag}",
+        ingest_metrics_port=0,
+        alerts_metrics_port=0,
+        ingest_batch_wait_ms=20,
+        **overrides,
+    )
+    platform = Platform(settings)
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+        drop_session(mqtt_url, settings.ingest_client_id)
+        drop_session(mqtt_url, settings.alerts_client_id)
 
 
 def on_messages(client: mqtt.Client, sink: list[mqtt.MQTTMessage]) -> None:

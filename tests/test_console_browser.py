@@ -18,13 +18,12 @@ import pytest
 
 from anxin import registry, wire
 from anxin.platform import Platform
-from anxin.settings import Settings
 from api.accounts import UserScope, create_user
 from api.registry import service
 from api.registry.models import ContactIn
 from tests.fix_api import PASSWORD
 from tests.fix_inspector import add_alarm
-from tests.helpers import Publisher, drop_session, now_ms, wait_until
+from tests.helpers import Publisher, now_ms, running_platform, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -172,22 +171,8 @@ def test_admin_changes_a_contacts_phone_on_the_people_page(world, db_url, open_p
 
 @pytest.fixture
 def platform(db_url, mqtt_url) -> Iterator[Platform]:
-    tag = uuid.uuid4().hex[:6]
-    settings = Settings(
-        database_url=db_url,
-        mqtt_url=mqtt_url,
-        ingest_client_id=f"test-console-ingest-{tag}",
-        ingest_share_group=f"console{tag}",
-        alerts_client_id=f"test-console-alerts-{tag}",
-        ingest_metrics_port=0,
-        ingest_batch_wait_ms=20,
-    )
-    running = Platform(settings)
-    running.start()
-    yield running
-    running.stop()
-    drop_session(mqtt_url, settings.ingest_client_id)
-    drop_session(mqtt_url, settings.alerts_client_id)
+    with running_platform(db_url, mqtt_url) as running:
+        yield running
 
 
 def _new_resident_with_bracelet(db_url: str) -> tuple[int, str]:

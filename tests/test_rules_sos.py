@@ -1,7 +1,10 @@
 """SOS: critical, about the wearer, never swallowed."""
 
+from dataclasses import replace
+
 from alerts.models import AlarmKind, Severity, Subject
-from tests.test_rules_helpers import T0, S, bracelet, engine, event, feed, raised, vitals
+from alerts.rules import RuleConfig
+from tests.test_rules_helpers import MIN, T0, H, S, bracelet, engine, event, feed, raised, vitals
 
 
 def test_sos_press_raises_a_critical_alarm_about_the_resident():
@@ -42,3 +45,28 @@ def test_a_late_sos_is_still_raised():
     feed(eng, [vitals(ctx, T0 + 60 * S, hr=70)])
     triggers = feed(eng, [event(ctx, T0, "sos")])
     assert len(raised(triggers, AlarmKind.SOS)) == 1
+
+
+def test_an_sos_arriving_after_the_late_limit_is_raised_at_its_own_time_marked_late():
+    pressed = T0 + 9 * H + 5 * MIN  # 09:05 local
+    obs = replace(event(bracelet(), pressed, "sos"), received_ms=pressed + 2 * H + 30 * MIN)
+    sos = raised(feed(engine(), [obs]), AlarmKind.SOS)
+    assert len(sos) == 1
+    assert sos[0].at_ms == pressed
+    assert sos[0].evidence["late"] is True
+    assert sos[0].evidence["late_by_s"] == 9000
+    assert sos[0].evidence["pressed_at_ms"] == pressed
+    assert sos[0].title == "Late SOS (res-100): pressed at 09:05, received 2 h 30 min later"
+
+
+def test_an_sos_within_the_late_limit_is_not_marked_late():
+    obs = replace(event(bracelet(), T0, "sos"), received_ms=T0 + 9 * MIN)
+    sos = raised(feed(engine(), [obs]), AlarmKind.SOS)
+    assert "late" not in sos[0].evidence
+    assert sos[0].title == "SOS pressed (res-100)"
+
+
+def test_the_late_limit_is_configurable():
+    obs = replace(event(bracelet(), T0, "sos"), received_ms=T0 + 3 * MIN)
+    sos = raised(feed(engine(RuleConfig(sos_late_after_s=120)), [obs]), AlarmKind.SOS)
+    assert sos[0].title == "Late SOS (res-100): pressed at 00:00, received 3 min later"

@@ -31,6 +31,15 @@ class RuleConfig(BaseModel):
         "by default, which has no daylight saving, so a fixed offset is exact.",
     )
 
+    # SOS --------------------------------------------------------------------------------------
+    sos_late_after_s: float = Field(
+        600,
+        gt=0,
+        description="An SOS that reaches the platform this long after it was pressed (a bracelet "
+        "out of range catching up) is raised marked late with its own time, so staff know the "
+        "press is not happening now (ANXIN_ALERTS_LATE_AFTER_S).",
+    )
+
     # Vitals -----------------------------------------------------------------------------------
     vitals_sustain_s: float = Field(
         60,

@@ -1,0 +1,18 @@
+"""Prometheus metrics of the detection worker.
+
+What detection skips is counted by the same reasons ingest dead-letters with, so the two series
+can be compared: a reason that grows here and not in ``anxin_ingest_dead_letters_total`` means
+the services judge the wire differently.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+MESSAGES = Counter("anxin_alerts_messages_received_total", "MQTT messages taken in by detection")
+SKIPPED = Counter(
+    "anxin_alerts_skipped_total",
+    "Messages, or a batch's readings, detection did not act on (one per dead letter of ingest)",
+    ["reason"],
+)
+REGISTRY_LOADS = Counter("anxin_alerts_registry_loads_total", "Reads of the device registry")
