@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.fall.dataset import FallDataError, TrialSet, load_trials
+from alerts.fall.dataset import SHARED_DATA_DIR, FallDataError, TrialSet, load_trials
 from alerts.fall.device import DeviceProfile, simulate_device
 from alerts.fall.trigger import cut_window, find_impacts
 from anxin import wire
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fallalld_wrist.npz"
+DEFAULT_DATA = SHARED_DATA_DIR / "fallalld_wrist.npz"
 
 
 def fall_data_path() -> Path:

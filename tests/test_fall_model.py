@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import time
 from pathlib import Path
 
 import numpy as np
@@ -103,16 +102,15 @@ def test_shipped_model_confirms_falls_recorded_from_just_before_the_impact(
     assert confirmed >= 0.85 * len(falls)
 
 
-def test_scoring_is_deterministic_and_fast(trials: TrialSet, model: FallModel) -> None:
+def test_scoring_is_deterministic(trials: TrialSet, model: FallModel) -> None:
+    """Speed is measured by ``anxin fall evaluate`` (``score_ms_mean``, ``score_ms_p99``), never
+    here: a timed assertion fails on a busy machine and proves nothing on an idle one."""
     t, acc = trials.trial(_subset(trials, 1, 1)[0])
     windows = production_windows(t, acc)
     first = [model.score(w) for w in windows]
-    start = time.perf_counter()
-    second = [model.score(w) for w in windows for _ in range(10)][::10]
-    per_window_ms = (time.perf_counter() - start) * 1000 / (10 * len(windows))
+    second = [model.score(w) for w in windows for _ in range(3)][::3]
     assert first == second
     assert all(0.0 <= s <= 1.0 for s in first)
-    assert per_window_ms < 5.0
 
 
 def test_tree_export_matches_scikit_learn() -> None:

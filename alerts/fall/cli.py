@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,17 +14,28 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from alerts.fall.dataset import FallDataError, TrialSet, load_trials
+from alerts.fall.dataset import FallDataError, TrialSet, default_data_dir
+from alerts.fall.device_out import leave_device_out
 from alerts.fall.evaluate import (
     Evaluation,
     cv_evaluation,
     device_profile,
+    device_report,
     evaluate_loso,
     evaluate_model,
+    split_by_device,
 )
 from alerts.fall.model import DEFAULT_ARTIFACT, FallModel
 from alerts.fall.modelcard import render, write
-from alerts.fall.train import SENSITIVITY_FLOOR, THRESHOLD_DEVICES, train
+from alerts.fall.pool import load_pool
+from alerts.fall.train import (
+    SENSITIVITY_FLOOR,
+    THRESHOLD_DEVICES,
+    TrainingResult,
+    build_tables,
+    cross_validate,
+    train,
+)
 from anxin.errors import AnxinError
 
 app = typer.Typer(
@@ -36,11 +47,22 @@ app = typer.Typer(
 out_console = Console()
 err_console = Console(stderr=True)
 
-DataArg = Annotated[
-    Path, typer.Argument(help="Dataset file (.npz) in the shared layout, see shared/datasets.")
+DataFilesArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Dataset files (.npz) in the shared layout, one per device "
+        "(default: every .npz in ../shared/datasets, or beside ANXIN_FALL_DATA).",
+        show_default=False,
+    ),
 ]
+DEFAULT_FOLDS = 13
 FoldsOpt = Annotated[
-    int, typer.Option("--folds", help="Subject folds; the default 13 leaves one subject out.")
+    int,
+    typer.Option(
+        "--folds",
+        help="Subject folds (at most one per subject); on FallAllD alone the default 13 leaves "
+        "one subject out.",
+    ),
 ]
 FloorOpt = Annotated[
     float, typer.Option("--min-sensitivity", help="Trial sensitivity the threshold must keep.")
@@ -64,11 +86,24 @@ def _progress() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
         yield task
 
 
-def _load(data: Path) -> TrialSet:
-    trials = load_trials(data)
+def _load(data: Sequence[Path]) -> TrialSet:
+    trials = load_pool(data)
     if len(trials) == 0:
-        raise FallDataError(f"{data} holds no trials")
+        raise FallDataError(f"{', '.join(map(str, data))} hold no trials")
     return trials
+
+
+def _files(data: list[Path] | None) -> list[Path]:
+    if data:
+        return data
+    folder = default_data_dir()
+    found = sorted(folder.glob("*.npz"))
+    if not found:
+        raise FallDataError(
+            f"no dataset files in {folder}; pass them (e.g. ../shared/datasets/*.npz) "
+            "or set ANXIN_FALL_DATA to one of them"
+        )
+    return found
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -78,39 +113,64 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @app.command("train")
 def train_command(
-    data: DataArg,
+    data: DataFilesArg = None,
     out: Annotated[Path, typer.Option("--out", help="Where to write the model.")] = (
         DEFAULT_ARTIFACT
     ),
-    folds: FoldsOpt = 13,
+    folds: FoldsOpt = DEFAULT_FOLDS,
     card: Annotated[Path, typer.Option("--card", help="Where to write the model card.")] = Path(
         "docs/fall-model.md"
     ),
     min_sensitivity: FloorOpt = SENSITIVITY_FLOOR,
 ) -> None:
-    """Cross-validate across subjects, train on all, write the model and its model card."""
+    """Cross-validate across subjects (and devices), train on all, write the model and its card."""
     try:
-        trials = _load(data)
+        files = _files(data)
+        trials = _load(files)
+        folds = min(folds, int(np.unique(trials.subject).size))
         with _progress() as progress:
             result = train(trials, folds, min_sensitivity, progress)
+            names = [name for name, _ in THRESHOLD_DEVICES if name in result.tables]
             evaluations = [
                 cv_evaluation(trials, result.cv, profile, windows=result.windows[name])
                 for name, profile in THRESHOLD_DEVICES
+                if name in names
             ]
+            left_out = _leave_device_out(trials, result, folds, min_sensitivity, progress)
         result.model.save(out)
-        write(card, render(trials, result, evaluations, str(data)))
+        write(card, render(trials, result, evaluations, left_out, [str(f) for f in files]))
     except AnxinError as exc:
         raise _fail(exc) from None
-    for ev in evaluations:
+    for ev in evaluations + left_out:
         _print_summary(ev)
     _print_folds(result.cv.fold_subjects, evaluations[0], result.cv.fold_thresholds.tolist())
     out_console.print(f"model written to {out} (threshold {result.model.threshold:.3f})")
     out_console.print(f"model card written to {card}")
 
 
+def _leave_device_out(
+    trials: TrialSet,
+    result: TrainingResult,
+    folds: int,
+    floor: float,
+    progress: Callable[[str, int], Callable[[int], None]],
+) -> list[Evaluation]:
+    if len(trials.device_names) < 2:
+        return []
+    return leave_device_out(
+        trials,
+        result.train_table,
+        result.tables["as recorded"],
+        result.cv,
+        folds,
+        floor,
+        progress("leave-device-out", len(trials.device_names)),
+    )
+
+
 @app.command("evaluate")
 def evaluate_command(
-    data: DataArg,
+    data: DataFilesArg = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="End with one JSON line of the figures.")
     ] = False,
@@ -118,13 +178,21 @@ def evaluate_command(
         bool,
         typer.Option("--loso", help="Retrain per fold so no subject is scored by its own model."),
     ] = False,
+    leave_device_out: Annotated[
+        bool,
+        typer.Option(
+            "--leave-device-out",
+            help="Score each file's device with models trained on the other files only "
+            "(and leave subjects out over the pool).",
+        ),
+    ] = False,
     rate: Annotated[
         float | None, typer.Option("--rate", help="Simulate a bracelet sampling at HZ.")
     ] = None,
     range_g: Annotated[
         float | None, typer.Option("--range-g", help="Simulate a bracelet clipping at ±G g.")
     ] = None,
-    folds: FoldsOpt = 13,
+    folds: FoldsOpt = DEFAULT_FOLDS,
     model_path: Annotated[
         Path | None, typer.Option("--model", help="Model file (default: the shipped one).")
     ] = None,
@@ -132,11 +200,21 @@ def evaluate_command(
 ) -> None:
     """Run trigger, window and classifier over every trial and report trial-level figures."""
     try:
-        trials = _load(data)
+        files = _files(data)
+        if leave_device_out:
+            _evaluate_devices(files, folds, min_sensitivity, as_json)
+            return
+        if len(files) > 1 and not loso:
+            raise FallDataError(
+                "several files need --leave-device-out or --loso; the shipped model is "
+                "evaluated on one file at a time"
+            )
+        trials = _load(files)
         _check_device(trials, rate, range_g)
         profile = device_profile(rate, range_g)
         with _progress() as progress:
             if loso:
+                folds = min(folds, int(np.unique(trials.subject).size))
                 ev = evaluate_loso(trials, folds, profile, min_sensitivity, progress)
             else:
                 ev = evaluate_model(trials, FallModel.load(model_path), profile, progress)
@@ -146,6 +224,33 @@ def evaluate_command(
     _print_activities(ev)
     if as_json:
         print(json.dumps(ev.summary(), sort_keys=True))
+
+
+def _evaluate_devices(files: list[Path], folds: int, floor: float, as_json: bool) -> None:
+    trials = _load(files)
+    if len(trials.device_names) < 2:
+        raise FallDataError("--leave-device-out needs dataset files of at least two devices")
+    folds = min(folds, int(np.unique(trials.subject).size))
+    with _progress() as progress:
+        train_table, tables = build_tables(trials, progress=progress)
+        cv = cross_validate(
+            trials, train_table, tables, folds, floor, progress("cross-validation", folds)
+        )
+        left_out = leave_device_out(
+            trials,
+            train_table,
+            tables["as recorded"],
+            cv,
+            folds,
+            floor,
+            progress("leave-device-out", len(trials.device_names)),
+        )
+    pooled = split_by_device(trials, cv_evaluation(trials, cv, None, len(tables["as recorded"])))
+    for ev in left_out + pooled:
+        _print_summary(ev)
+        _print_activities(ev)
+    if as_json:
+        print(json.dumps(device_report(left_out, pooled), sort_keys=True))
 
 
 def _check_device(trials: TrialSet, rate: float | None, range_g: float | None) -> None:
@@ -167,23 +272,27 @@ def _fmt(value: Any) -> str:
 def _print_summary(ev: Evaluation) -> None:
     s = ev.summary()
     table = Table(title=f"Fall detection, {ev.mode}, {ev.device}")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    ms_mean, ms_p99 = s["score_ms_mean"], s["score_ms_p99"]
-    rows = (
-        ("trials", str(s["trials"])),
-        ("fall trials detected", f"{s['detected']} / {s['falls']}"),
-        ("sensitivity", _fmt(s["sensitivity"])),
-        ("daily-activity trials with a false alarm", f"{s['false_alarms']} / {s['adl']}"),
-        ("specificity", _fmt(s["specificity"])),
-        ("windows scored", str(s["windows"])),
-        ("threshold", _thresholds(s["threshold_min"], s["threshold_max"])),
-        ("ms per window, mean", "n/a" if ms_mean is None else f"{ms_mean:.2f}"),
-        ("ms per window, p99", "n/a" if ms_p99 is None else f"{ms_p99:.2f}"),
-    )
-    for name, value in rows:
-        table.add_row(name, value)
+    columns = ("group", "trials", "falls detected", "sensitivity", "false alarms", "specificity")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "group" else "right")
+    for name, c in ev.groups():
+        table.add_row(
+            name,
+            str(c["trials"]),
+            f"{c['detected']} / {c['falls']}",
+            _fmt(c["sensitivity"]),
+            f"{c['false_alarms']} / {c['adl']}",
+            _fmt(c["specificity"]),
+        )
     out_console.print(table)
+    ms_mean, ms_p99 = s["score_ms_mean"], s["score_ms_p99"]
+    out_console.print(
+        f"windows scored {s['windows']}; threshold "
+        f"{_thresholds(s['threshold_min'], s['threshold_max'])}; ms per window mean "
+        + ("n/a" if ms_mean is None else f"{ms_mean:.2f}")
+        + ", p99 "
+        + ("n/a" if ms_p99 is None else f"{ms_p99:.2f}")
+    )
 
 
 def _thresholds(low: float, high: float) -> str:

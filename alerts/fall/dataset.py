@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,21 @@ import numpy.typing as npt
 
 from alerts.fall.preprocess import FloatArray
 from anxin.errors import AnxinError
+
+SHARED_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+"""The maintainers' recordings beside the repository (never copied into it)."""
+
+
+def default_data_dir() -> Path:
+    """Where training and evaluation look for dataset files when none are given: beside
+    ``ANXIN_FALL_DATA`` if set (a clone elsewhere points it at a shared file), else the shared
+    datasets folder."""
+    env = os.environ.get("ANXIN_FALL_DATA")
+    return Path(env).parent if env else SHARED_DATA_DIR
+
+
+OLDER_SUBJECT_PREFIXES = ("SFMM-O",)
+"""Subject ids of older adults (SmartFallMM's aged participants, see shared/datasets/README.md)."""
 
 _REQUIRED = ("offsets", "t", "acc", "label", "subject", "activity", "meta")
 
@@ -33,6 +49,9 @@ class TrialSet:
     subject: npt.NDArray[np.str_]
     activity: npt.NDArray[np.str_]
     meta: dict[str, Any]
+    device: npt.NDArray[np.int64]
+    """Index into ``device_names`` of the bracelet that recorded each trial."""
+    device_names: tuple[str, ...]
 
     def __len__(self) -> int:
         return int(self.label.shape[0])
@@ -47,6 +66,11 @@ class TrialSet:
     @property
     def name(self) -> str:
         return str(self.meta.get("name", "unnamed dataset"))
+
+    def older(self) -> npt.NDArray[np.bool_]:
+        """Trials of older adults, whose daily activities are judged on their own."""
+        result: npt.NDArray[np.bool_] = np.char.startswith(self.subject, OLDER_SUBJECT_PREFIXES)
+        return result
 
     @property
     def source(self) -> str:
@@ -106,4 +130,6 @@ def _build(path: Path, a: dict[str, npt.NDArray[Any]]) -> TrialSet:
         subject=a["subject"].astype(str),
         activity=a["activity"].astype(str),
         meta=meta,
+        device=np.zeros(n, dtype=np.int64),
+        device_names=(str(meta.get("name", path.stem)),),
     )

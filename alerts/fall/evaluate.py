@@ -32,7 +32,7 @@ from alerts.fall.train import (
     device_seed,
     subject_folds,
 )
-from alerts.fall.windows import device_stream, production_windows
+from alerts.fall.windows import complete_trials, device_stream, production_windows
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,11 @@ class ActivityRow:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-trial outcome of one run; ``score_ms`` holds the time to score each window."""
+    """Per-trial outcome of one run; ``score_ms`` holds the time to score each window.
+
+    ``older`` marks older adults' trials, ``complete`` the trials that hold a whole impact window
+    around their largest peak; both are reported as rows of their own.
+    """
 
     mode: str
     device: str
@@ -63,6 +67,8 @@ class Evaluation:
     windows: int
     score_ms: FloatArray
     thresholds: FloatArray
+    older: npt.NDArray[np.bool_]
+    complete: npt.NDArray[np.bool_]
 
     @property
     def falls(self) -> int:
@@ -73,26 +79,48 @@ class Evaluation:
         return int(np.count_nonzero(self.label == 0))
 
     def summary(self) -> dict[str, Any]:
-        caught = int(np.count_nonzero(self.detected & (self.label == 1)))
-        alarms = int(np.count_nonzero(self.detected & (self.label == 0)))
+        counts = self.counts()
         has_times = self.score_ms.size > 0
+        older = self.counts(self.older)
         return {
             "mode": self.mode,
             "device": self.device,
-            "trials": int(self.label.size),
-            "falls": self.falls,
-            "adl": self.adl,
-            "detected": caught,
-            "missed": self.falls - caught,
-            "false_alarms": alarms,
-            "sensitivity": caught / self.falls if self.falls else None,
-            "specificity": 1.0 - alarms / self.adl if self.adl else None,
+            **counts,
+            "older_specificity": older["specificity"],
             "windows": self.windows,
             "threshold_min": float(self.thresholds.min()),
             "threshold_max": float(self.thresholds.max()),
             "score_ms_mean": float(self.score_ms.mean()) if has_times else None,
             "score_ms_p99": float(np.percentile(self.score_ms, 99)) if has_times else None,
         }
+
+    def counts(self, mask: npt.NDArray[np.bool_] | None = None) -> dict[str, Any]:
+        """Trial figures over ``mask`` (default: every trial)."""
+        mask = np.ones(self.label.size, dtype=np.bool_) if mask is None else mask
+        falls = int(np.count_nonzero(mask & (self.label == 1)))
+        adl = int(np.count_nonzero(mask & (self.label == 0)))
+        caught = int(np.count_nonzero(mask & self.detected & (self.label == 1)))
+        alarms = int(np.count_nonzero(mask & self.detected & (self.label == 0)))
+        return {
+            "trials": falls + adl,
+            "falls": falls,
+            "adl": adl,
+            "detected": caught,
+            "missed": falls - caught,
+            "false_alarms": alarms,
+            "sensitivity": caught / falls if falls else None,
+            "specificity": 1.0 - alarms / adl if adl else None,
+        }
+
+    def groups(self) -> list[tuple[str, dict[str, Any]]]:
+        """The rows a report shows: all trials, older adults, complete and cut-short trials."""
+        rows = [("all trials", self.counts())]
+        if self.older.any():
+            rows.append(("older adults", self.counts(self.older)))
+        if not self.complete.all():
+            rows.append(("complete windows", self.counts(self.complete)))
+            rows.append(("cut-short recordings", self.counts(~self.complete)))
+        return rows
 
     def per_activity(self) -> list[ActivityRow]:
         rows = []
@@ -152,6 +180,8 @@ def evaluate_model(
         windows=windows,
         score_ms=np.asarray(times),
         thresholds=np.array([model.threshold]),
+        older=trials.older(),
+        complete=complete_trials(trials),
     )
 
 
@@ -199,6 +229,8 @@ def cv_evaluation(
         windows=windows,
         score_ms=time_scoring(trials, profile, lambda i: cv.fold_models[int(cv.fold_of_trial[i])]),
         thresholds=cv.fold_thresholds,
+        older=trials.older(),
+        complete=complete_trials(trials),
     )
 
 
@@ -207,12 +239,14 @@ def time_scoring(
     profile: DeviceProfile | None,
     classifier_for_trial: Callable[[int], FallClassifier],
     sample: int = 200,
+    among: npt.NDArray[np.intp] | None = None,
 ) -> FloatArray:
-    """Milliseconds to score each window (features plus classifier) of an even sample of trials."""
+    """Milliseconds to score each window (features plus classifier) of an even sample of trials
+    (of the trials ``among``, default all)."""
     seed = device_seed(device_name(profile))
-    step = max(1, len(trials) // sample)
+    indices = np.arange(len(trials)) if among is None else among
     times = []
-    for i in range(0, len(trials), step):
+    for i in indices[:: max(1, indices.size // sample)].tolist():
         classifier = classifier_for_trial(i)
         t, acc = device_stream(*trials.trial(i), profile, seed + i)
         for window in production_windows(t, acc):
@@ -229,3 +263,47 @@ def device_name(profile: DeviceProfile | None) -> str:
         if known == profile:
             return name
     return profile.label()
+
+
+def split_by_device(trials: TrialSet, ev: Evaluation) -> list[Evaluation]:
+    """One evaluation per recording device of a pooled run."""
+    parts = []
+    for device, name in enumerate(trials.device_names):
+        mask = trials.device == device
+        parts.append(
+            Evaluation(
+                mode=ev.mode,
+                device=name,
+                label=ev.label[mask],
+                activity=ev.activity[mask],
+                subject=ev.subject[mask],
+                score=ev.score[mask],
+                detected=ev.detected[mask],
+                windows=ev.windows,
+                score_ms=ev.score_ms,
+                thresholds=ev.thresholds,
+                older=ev.older[mask],
+                complete=ev.complete[mask],
+            )
+        )
+    return parts
+
+
+def device_report(left_out: list[Evaluation], pooled: list[Evaluation]) -> dict[str, Any]:
+    """The JSON of ``anxin fall evaluate --leave-device-out``: a row per left-out device, the
+    worst of them, and the leave-subjects-out rows over the pool."""
+
+    def row(ev: Evaluation) -> dict[str, Any]:
+        s = ev.summary()
+        keys = ("sensitivity", "specificity", "older_specificity", "trials", "falls")
+        return {"name": ev.device, **{k: s[k] for k in keys}, "false_alarms": s["false_alarms"]}
+
+    devices = [row(ev) for ev in left_out]
+    sens = [d["sensitivity"] for d in devices if d["sensitivity"] is not None]
+    spec = [d["specificity"] for d in devices if d["specificity"] is not None]
+    return {
+        "devices": devices,
+        "min_sensitivity": min(sens) if sens else None,
+        "min_specificity": min(spec) if spec else None,
+        "leave_subjects_out": [row(ev) for ev in pooled],
+    }

@@ -23,6 +23,7 @@ cross-validation these two groups cut false alarms by about a third at the same 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from alerts.fall.gravity import GRAVITY_NAMES, GravityFeatures
 from alerts.fall.preprocess import FloatArray, clip_common, regularise_times
@@ -105,6 +106,13 @@ _gravity = GravityFeatures(WINDOW_BEFORE_S, WINDOW_AFTER_S)
 _sequence = SequenceFeatures(WINDOW_BEFORE_S, WINDOW_AFTER_S)
 
 
+MAX_BRIDGE_S = 0.25
+"""Empty grid rows are filled by interpolation across at most this long a stretch; a longer one
+is lost packets, and a straight line through it would look like a wrist lying still."""
+
+_MAX_BRIDGE_ROWS = round(MAX_BRIDGE_S * GRID_HZ)
+
+
 def window_features(window: ImpactWindow) -> FloatArray:
     """Feature vector of one window, in FEATURE_NAMES order."""
     grid = to_grid(window)
@@ -149,12 +157,24 @@ def to_grid(window: ImpactWindow) -> FloatArray:
     filled = np.flatnonzero(counts)
     if filled.size == 0:
         return grid
+    rows = np.arange(int(filled[0]), int(filled[-1]) + 1)
+    covered = rows[_gap_rows(filled, rows) <= _MAX_BRIDGE_ROWS]
     for axis in range(3):
         sums = np.bincount(k, weights=acc[:, axis], minlength=size)
         means = sums[filled] / counts[filled]
-        inner = slice(int(filled[0]), int(filled[-1]) + 1)
-        grid[inner, axis] = np.interp(GRID_S[inner], GRID_S[filled], means)
+        grid[covered, axis] = np.interp(GRID_S[covered], GRID_S[filled], means)
     return grid
+
+
+def _gap_rows(filled: npt.NDArray[np.intp], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For each of ``rows`` (first to last filled row), the length of the empty stretch it lies
+    in; 0 for filled rows."""
+    before = np.searchsorted(filled, rows, side="right") - 1
+    after = np.minimum(before + 1, filled.size - 1)
+    result: npt.NDArray[np.int64] = np.where(
+        filled[before] == rows, 0, filled[after] - filled[before] - 1
+    )
+    return result
 
 
 def _span(lo_s: float, hi_s: float) -> slice:

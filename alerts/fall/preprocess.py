@@ -33,20 +33,34 @@ def as_stream(t_s: npt.ArrayLike, acc_g: npt.ArrayLike) -> tuple[FloatArray, Flo
     return t, acc
 
 
+GAP_S = 1.0
+"""A jump between consecutive stamps longer than any packet burst: samples were lost there."""
+
+
 def regularise_times(t_s: FloatArray) -> FloatArray:
     """Recover strictly increasing sample times from arrival stamps.
 
     The sample order is trustworthy (it is the sensor FIFO order) but the stamps are not: a burst
     of samples delivered in one packet carries one arrival time. A bracelet samples at a fixed
-    rate, so a straight line through (sample index, stamp) is the best clock we have. If the stamps
-    stray from that line by more than a burst could explain, the stream has real gaps (dropped
-    packets); then we keep the stamps and only spread each run of equal stamps evenly back to the
+    rate, so between lost packets (jumps of more than GAP_S) a straight line through (sample
+    index, stamp) is the best clock we have; each such run gets its own line, so one gap does not
+    bend the clock of the whole stream. If a run's stamps stray from its line by more than a
+    burst could explain, we keep them and only spread each run of equal stamps evenly back to the
     previous distinct stamp, which is when that burst's samples were actually taken.
     """
-    n = t_s.shape[0]
-    if n < 2:
-        return t_s.astype(np.float64, copy=True)
     t = np.maximum.accumulate(t_s.astype(np.float64))
+    cuts = np.flatnonzero(np.diff(t) > GAP_S) + 1
+    if cuts.size == 0:
+        return _regularise_run(t)
+    runs = [_regularise_run(run) for run in np.split(t, cuts)]
+    result: FloatArray = np.maximum.accumulate(np.concatenate(runs))
+    return result
+
+
+def _regularise_run(t: FloatArray) -> FloatArray:
+    n = t.shape[0]
+    if n < 2:
+        return t.copy()
     centred = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
     t_mean = float(t.mean())
     slope = float(np.dot(centred, t - t_mean)) / float(np.dot(centred, centred))

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from alerts.fall.dataset import TrialSet
 from alerts.fall.device import DeviceProfile, simulate_device
 from alerts.fall.features import N_FEATURES, window_features
-from alerts.fall.preprocess import FloatArray, magnitude
+from alerts.fall.preprocess import FloatArray, clip_common, magnitude, regularise_times
 from alerts.fall.trigger import (
     WINDOW_AFTER_S,
     WINDOW_BEFORE_S,
@@ -42,22 +42,21 @@ AUGMENT_PROFILES: tuple[DeviceProfile, ...] = tuple(
 MAIN_IMPACT_TOLERANCE_S = 1.5
 """A fall's impact window is the strongest trigger within this of the trial's largest peak."""
 
-TRUNCATED_COPY_P = 0.3
-"""Share of fall windows also used cut short at the end, so that a fall near the end of a recording
-(where the window is truncated) is still recognised rather than taken for a non-fall by its gaps."""
+CUT_COPY_P = 0.3
+"""Share of training windows also used cut short at the end, and (drawn apart) with their start
+cut off, as a recording that stops soon after an impact or starts shortly before one gives them.
+Falls and daily activities are cut alike: a model that sees only cut falls learns that "the
+window ends early" is evidence of a fall, and raises alarms on every short recording."""
 
 MIN_TRUNCATED_AFTER_S = 2.0
-"""Truncated copies keep at least this much after the impact; with less, the evidence is too thin
-to call anything a fall, and teaching the model otherwise costs false alarms."""
-
-LATE_START_COPY_P = 0.3
-"""Share of fall windows also used with their start cut off. FallAllD's falls all happen 10 s into
-a recording, so without these copies the model learns that a window missing its first seconds
-(an impact early in a recording) is never a fall, and misses a fall that a bracelet reports just
-after it was switched on or that another data set records from shortly before the fall."""
+"""Cut-short copies keep at least this much after the impact."""
 
 MIN_LATE_START_BEFORE_S = 1.0
 """Late-start copies keep at least this much before the impact, the descent of a fall."""
+
+COMPLETE_BEFORE_S = WINDOW_BEFORE_S
+COMPLETE_AFTER_S = WINDOW_AFTER_S
+"""A trial is complete when it covers a whole impact window around its largest peak."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,24 @@ def device_stream(
     """The trial as recorded (``profile`` None) or as the given bracelet would have sent it."""
     if profile is None:
         return t_s, acc_g
-    return simulate_device(t_s, acc_g, profile, np.random.default_rng(seed))
+    return simulate_device(regularise_times(t_s), acc_g, profile, np.random.default_rng(seed))
+
+
+def source_rate(t_s: FloatArray) -> float:
+    """Samples per second of a recording, from its first and last stamp."""
+    span = float(t_s[-1] - t_s[0])
+    return (t_s.shape[0] - 1) / span if span > 0 else 0.0
+
+
+def complete_trials(trials: TrialSet) -> npt.NDArray[np.bool_]:
+    """Trials that hold a whole impact window around their largest peak, as a bracelet would
+    send it; the others (recordings cut by hand around the activity) are reported apart."""
+    result = np.zeros(len(trials), dtype=np.bool_)
+    for i in range(len(trials)):
+        t, acc = trials.trial(i)
+        peak = float(t[int(np.argmax(magnitude(clip_common(acc))))])
+        result[i] = peak - t[0] >= COMPLETE_BEFORE_S and t[-1] - peak >= COMPLETE_AFTER_S
+    return result
 
 
 def scoring_table(
@@ -155,32 +171,47 @@ def scoring_table(
 def training_table(
     trials: TrialSet, n_augment: int, seed: int, progress: Progress | None = None
 ) -> WindowTable:
-    """Labelled windows of every trial as recorded (variant 0) and as ``n_augment`` bracelets."""
+    """Labelled windows of every trial as recorded (variant 0) and as ``n_augment`` bracelets.
+
+    A simulated bracelet never samples faster than the recording it replays: interpolating a
+    32 Hz watch up to 100 Hz would invent a signal no device sends.
+    """
     rows = _Rows()
     for i in range(len(trials)):
         rng = np.random.default_rng([seed, i])
         t, acc = trials.trial(i)
-        picks = rng.choice(len(AUGMENT_PROFILES), size=n_augment, replace=False)
-        profiles: list[DeviceProfile | None] = [None, *(AUGMENT_PROFILES[k] for k in picks)]
+        slower = [p for p in AUGMENT_PROFILES if p.rate_hz <= source_rate(t)]
+        picks = rng.choice(len(slower), size=min(n_augment, len(slower)), replace=False)
+        profiles: list[DeviceProfile | None] = [None, *(slower[k] for k in picks)]
         main_s = float(t[int(np.argmax(magnitude(acc)))])
         for variant, profile in enumerate(profiles):
             windows = production_windows(*device_stream(t, acc, profile, int(rng.integers(2**31))))
             if trials.label[i] == 0:
-                for window in windows:
-                    rows.add(window, i, variant, 0, True)
-                continue
-            main = _main_impact(windows, main_s)
-            for k, window in enumerate(windows):
-                rows.add(window, i, variant, 1 if k == main else -1, True)
-            if main is not None and rng.random() < TRUNCATED_COPY_P:
-                rows.add(_truncated(windows[main], rng), i, variant, 1, False)
-            if main is not None and rng.random() < LATE_START_COPY_P:
-                rows.add(_late_start(windows[main], rng), i, variant, 1, False)
+                labelled = [(window, 0) for window in windows]
+            else:
+                main = _main_impact(windows, main_s)
+                labelled = [(w, 1 if k == main else -1) for k, w in enumerate(windows)]
+            for window, target in labelled:
+                rows.add(window, i, variant, target, True)
+                if target < 0:
+                    continue
+                if rng.random() < CUT_COPY_P and _after_s(window) > MIN_TRUNCATED_AFTER_S:
+                    rows.add(_truncated(window, rng), i, variant, target, False)
+                if rng.random() < CUT_COPY_P and _before_s(window) > MIN_LATE_START_BEFORE_S:
+                    rows.add(_late_start(window, rng), i, variant, target, False)
         if progress is not None:
             progress(1)
     table = rows.table()
     logger.info("%d training windows from %d trials", len(table), len(trials))
     return table
+
+
+def _after_s(window: ImpactWindow) -> float:
+    return float(window.t_s[-1])
+
+
+def _before_s(window: ImpactWindow) -> float:
+    return float(-window.t_s[0])
 
 
 def _main_impact(windows: list[ImpactWindow], main_s: float) -> int | None:
@@ -194,13 +225,13 @@ def _main_impact(windows: list[ImpactWindow], main_s: float) -> int | None:
 
 def _truncated(window: ImpactWindow, rng: np.random.Generator) -> ImpactWindow:
     """The window as if the recording had stopped a few seconds after the impact."""
-    idx = np.flatnonzero(window.t_s <= rng.uniform(MIN_TRUNCATED_AFTER_S, WINDOW_AFTER_S - 0.2))
-    return _part(window, idx)
+    end = rng.uniform(MIN_TRUNCATED_AFTER_S, min(WINDOW_AFTER_S - 0.2, _after_s(window)))
+    return _part(window, np.flatnonzero(window.t_s <= end))
 
 
 def _late_start(window: ImpactWindow, rng: np.random.Generator) -> ImpactWindow:
     """The window as if the recording had started shortly before the impact."""
-    keep = rng.uniform(MIN_LATE_START_BEFORE_S, WINDOW_BEFORE_S - 0.2)
+    keep = rng.uniform(MIN_LATE_START_BEFORE_S, min(WINDOW_BEFORE_S - 0.2, _before_s(window)))
     return _part(window, np.flatnonzero(window.t_s >= -keep))
 
 
