@@ -35,6 +35,7 @@ class ShippedFallScorer:
     def __init__(self, model: FallModel) -> None:
         self._model = model
         self.threshold = model.threshold
+        self.version = model.version
 
     @classmethod
     def load(cls) -> ShippedFallScorer:

@@ -45,6 +45,7 @@ class FallScorer(Protocol):
     """Scores an impact reading; ``None`` when the window cannot be judged."""
 
     threshold: float
+    version: str
 
     def score_impact(self, reading: wire.Impact) -> float | None: ...
 
@@ -174,6 +175,7 @@ class AlertsHandler:
                 "rule": "fall_classifier",
                 "score": round(score, 4),
                 "threshold": self._fall.threshold,
+                "model_version": self._fall.version,
                 "peak_g": round(peak, 2),
                 "rate_hz": reading.rate_hz,
                 "range_g": reading.range_g,

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         description="An SOS that arrives this long after it was pressed (but within "
         "ingest_max_clock_skew_s) raises an alarm marked late with its own time.",
     )
+    fall_export_key: str = Field(
+        "",
+        description="Key of the pseudonyms that stand for residents in 'anxin fall export'; keep "
+        "it secret and stable so a person keeps one subject id across exports (empty: a fresh "
+        "key per export).",
+    )
     alerts_metrics_port: int = Field(
         9102, ge=0, le=65535, description="Prometheus metrics port for alerts (0: off)."
     )

@@ -19,6 +19,7 @@ from alerts.fall.pool import combine, load_pool
 from alerts.fall.preprocess import regularise_times
 from alerts.fall.trigger import ImpactWindow
 from alerts.fall.windows import training_table
+from tests.fall_files import save, subset
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(
@@ -54,20 +55,6 @@ def _set(
 
 def _stamps(n: int, rate_hz: float) -> np.ndarray:
     return np.arange(n) / rate_hz
-
-
-def _save(path: Path, trials: TrialSet, meta: dict[str, object]) -> None:
-    """Write ``trials`` in the shared dataset layout."""
-    np.savez(
-        path,
-        offsets=trials.offsets,
-        t=trials.t,
-        acc=trials.acc,
-        label=trials.label,
-        subject=trials.subject,
-        activity=trials.activity,
-        meta=np.array(json.dumps(meta)),
-    )
 
 
 def test_stampless_trials_get_the_rate_of_the_best_evidence() -> None:
@@ -114,7 +101,7 @@ def test_pooled_files_keep_each_trial_with_its_device() -> None:
 def test_the_same_device_twice_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "one.npz"
     one = _set("one", [(_stamps(60, 50.0), "P1", "A01", 0)])
-    _save(path, one, one.meta | {"acc_scale_g": 0.001})
+    save(path, one, one.meta | {"acc_scale_g": 0.001})
     copy = tmp_path / "copy.npz"
     copy.write_bytes(path.read_bytes())
     assert load_trials(path).trial(0)[1][0, 2] == pytest.approx(1.0)
@@ -167,28 +154,11 @@ def fallalld() -> TrialSet:
 def test_training_cuts_falls_and_daily_activities_alike(fallalld: TrialSet) -> None:
     falls = np.flatnonzero(fallalld.label == 1)[:40]
     adls = np.flatnonzero(fallalld.label == 0)[:40]
-    small = _subset(fallalld, np.concatenate([falls, adls]).tolist())
+    small = subset(fallalld, np.concatenate([falls, adls]).tolist())
     table = training_table(small, n_augment=0, seed=3)
     cut = {label: np.mean(~table.scored[table.target == label]) for label in (0, 1)}
     assert cut[0] > 0.2 and cut[1] > 0.2
     assert abs(cut[0] - cut[1]) < 0.15
-
-
-def _subset(trials: TrialSet, keep: list[int]) -> TrialSet:
-    pieces = [trials.trial(i) for i in keep]
-    scale = trials.acc_scale_g
-    return TrialSet(
-        offsets=np.concatenate([[0], np.cumsum([p[0].size for p in pieces])]).astype(np.int64),
-        t=np.concatenate([p[0] for p in pieces]).astype(np.float32),
-        acc=np.round(np.concatenate([p[1] for p in pieces]) / scale).astype(np.int16),
-        acc_scale_g=scale,
-        label=trials.label[keep],
-        subject=trials.subject[keep],
-        activity=trials.activity[keep],
-        meta=trials.meta,
-        device=np.zeros(len(keep), dtype=np.int64),
-        device_names=trials.device_names,
-    )
 
 
 def _small_file(path: Path, out: Path, falls: int, adls: int) -> None:
@@ -203,8 +173,8 @@ def _small_file(path: Path, out: Path, falls: int, adls: int) -> None:
             np.flatnonzero(np.isin(trials.subject, others) & (trials.label == 0))[: adls // 2],
         ]
     ).tolist()
-    small = _subset(trials, keep)
-    _save(out, small, trials.meta)
+    small = subset(trials, keep)
+    save(out, small, trials.meta)
 
 
 def test_cli_leave_device_out_ends_with_the_device_report(tmp_path: Path) -> None:
@@ -242,7 +212,7 @@ def test_cli_leave_device_out_ends_with_the_device_report(tmp_path: Path) -> Non
 def test_cli_refuses_a_device_report_from_one_file(tmp_path: Path) -> None:
     path = tmp_path / "one.npz"
     one = _set("one", [(_stamps(60, 50.0), "P1", "A01", 0)])
-    _save(path, one, one.meta)
+    save(path, one, one.meta)
     result = CliRunner().invoke(app, ["evaluate", "--leave-device-out", str(path)])
     assert result.exit_code == 1
     assert "at least two devices" in result.output

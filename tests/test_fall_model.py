@@ -23,6 +23,7 @@ from alerts.fall.preprocess import magnitude
 from alerts.fall.train import choose_threshold
 from alerts.fall.trees import TreeEnsemble
 from alerts.fall.windows import device_stream, production_windows
+from tests.fall_files import save, subset
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(
@@ -211,18 +212,7 @@ def test_features_are_rotation_invariant(trials: TrialSet) -> None:
 def test_cli_evaluate_prints_json_last(trials: TrialSet, tmp_path: Path) -> None:
     keep = _subset(trials, 1, 5) + _subset(trials, 0, 10)
     small = tmp_path / "small.npz"
-    pieces = [trials.trial(i) for i in keep]
-    offsets = np.concatenate([[0], np.cumsum([p[0].size for p in pieces])])
-    np.savez(
-        small,
-        offsets=offsets,
-        t=np.concatenate([p[0] for p in pieces]).astype(np.float32),
-        acc=np.round(np.concatenate([p[1] for p in pieces]) / trials.acc_scale_g).astype(np.int16),
-        label=trials.label[keep],
-        subject=trials.subject[keep],
-        activity=trials.activity[keep],
-        meta=np.array(json.dumps(trials.meta)),
-    )
+    save(small, subset(trials, keep))
     result = CliRunner().invoke(app, ["evaluate", str(small), "--json", "--rate", "50"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])

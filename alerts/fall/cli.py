@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
+import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,6 +27,7 @@ from alerts.fall.evaluate import (
     evaluate_model,
     split_by_device,
 )
+from alerts.fall.export import labelled_windows, pick_model, write_dataset
 from alerts.fall.model import DEFAULT_ARTIFACT, FallModel
 from alerts.fall.modelcard import render, write
 from alerts.fall.pool import load_pool
@@ -36,7 +39,9 @@ from alerts.fall.train import (
     cross_validate,
     train,
 )
+from anxin.db import connect
 from anxin.errors import AnxinError
+from anxin.settings import Settings
 
 app = typer.Typer(
     help="Fall detection: train the wrist fall classifier and evaluate trigger + classifier "
@@ -251,6 +256,44 @@ def _evaluate_devices(files: list[Path], folds: int, floor: float, as_json: bool
         _print_activities(ev)
     if as_json:
         print(json.dumps(device_report(left_out, pooled), sort_keys=True))
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option("--out", help="Dataset file (.npz) to write.")],
+    device_model: Annotated[
+        str | None,
+        typer.Option(
+            "--device-model", help="Bracelet model to export (needed when there are several)."
+        ),
+    ] = None,
+) -> None:
+    """Write the impact windows of resolved fall alarms, labelled by the person who resolved
+    them, as a dataset file that `anxin fall train` takes beside the public ones."""
+    settings = Settings()
+    key = settings.fall_export_key.encode()
+    if not key:
+        key = secrets.token_bytes(32)
+        err_console.print(
+            "[yellow]note:[/yellow] ANXIN_FALL_EXPORT_KEY is not set: residents get pseudonyms "
+            "under a fresh key, so the same person has another subject id in other exports"
+        )
+    try:
+        with connect(settings.database_url) as conn:
+            windows = pick_model(labelled_windows(conn=conn, key=key), device_model)
+        meta = write_dataset(out, windows)
+    except psycopg.Error as exc:
+        raise _fail(
+            FallDataError(f"cannot read the database ({exc}); check ANXIN_DATABASE_URL")
+        ) from None
+    except AnxinError as exc:
+        raise _fail(exc) from None
+    falls = sum(w.label for w in windows)
+    out_console.print(
+        f"{len(windows)} labelled windows ({falls} falls, {len(windows) - falls} false alarms) "
+        f"of {meta['device_model']} from {len({w.subject for w in windows})} wearers "
+        f"written to {out}"
+    )
 
 
 def _check_device(trials: TrialSet, rate: float | None, range_g: float | None) -> None:

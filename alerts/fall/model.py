@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -31,13 +32,17 @@ class FallModel:
     classifier: FallClassifier
     threshold: float
     info: dict[str, Any] = field(default_factory=dict)
+    version: str = ""
+    """First 12 hex digits of the artifact's SHA-256: which model judged a window, so labels
+    gathered in the field can be traced to it (empty for a model not loaded from a file)."""
 
     @classmethod
     def load(cls, path: Path | None = None) -> FallModel:
         """Load an artifact (default: the one shipped in the package). JSON only, no pickle."""
         path = DEFAULT_ARTIFACT if path is None else path
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text)
         except FileNotFoundError as exc:
             raise FallModelError(
                 f"no fall model at {path}; train one with `anxin fall train DATA.npz --out {path}`"
@@ -58,7 +63,12 @@ class FallModel:
             raise FallModelError(f"{path} is damaged ({exc}); retrain it") from exc
         if not 0.0 < threshold < 1.0:
             raise FallModelError(f"{path} has an invalid threshold {threshold}; retrain it")
-        return cls(classifier=classifier, threshold=threshold, info=dict(data.get("info", {})))
+        return cls(
+            classifier=classifier,
+            threshold=threshold,
+            info=dict(data.get("info", {})),
+            version=hashlib.sha256(text.encode()).hexdigest()[:12],
+        )
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
