@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from alerts.models import DeviceContext
+from alerts.models import DeviceContext, Subject
 
 _QUERY = """
     SELECT d.id AS device_id, d.uid AS device_uid, d.kind::text AS device_kind,
@@ -29,3 +29,12 @@ def load_contexts(*, conn: psycopg.Connection[Any]) -> dict[str, DeviceContext]:
     """Every active device by uid; a bracelet's location is its wearer's room or bed."""
     with conn.cursor(row_factory=class_row(DeviceContext)) as cur:
         return {ctx.device_uid: ctx for ctx in cur.execute(_QUERY).fetchall()}
+
+
+def subject_of(ctx: DeviceContext) -> Subject:
+    """A bracelet's alarms are about its wearer; a sensor's about its room; else the device."""
+    if ctx.resident_id is not None:
+        return Subject("resident", ctx.resident_id)
+    if ctx.location_id is not None:
+        return Subject("location", ctx.location_id)
+    return Subject("device", ctx.device_id)

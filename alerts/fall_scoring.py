@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from alerts.fall.model import FallModel
+from alerts.fall.recovery import is_lying_still
 from alerts.fall.trigger import ImpactWindow
 from anxin import wire
+
+STILL_AFTER_S = 8.0
+"""Seconds after the impact, within the window's 9.5, that must show a wrist lying still for a
+doubtful fall to alarm without asking: someone who does not move may not be able to press."""
 
 
 def impact_window(reading: wire.Impact) -> ImpactWindow:
@@ -32,6 +37,8 @@ def impact_window(reading: wire.Impact) -> ImpactWindow:
 
 
 class ShippedFallScorer:
+    """The shipped model on wire readings, and the window's own evidence of lying still."""
+
     def __init__(self, model: FallModel) -> None:
         self._model = model
         self.threshold = model.threshold
@@ -43,3 +50,8 @@ class ShippedFallScorer:
 
     def score_impact(self, reading: wire.Impact) -> float | None:
         return float(self._model.score(impact_window(reading)))
+
+    def still_after_impact(self, reading: wire.Impact) -> bool:
+        window = impact_window(reading)
+        after = window.t_s >= 0
+        return is_lying_still(window.t_s[after], window.acc_g[after], still_for_s=STILL_AFTER_S)

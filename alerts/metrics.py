@@ -16,3 +16,10 @@ SKIPPED = Counter(
     ["reason"],
 )
 REGISTRY_LOADS = Counter("anxin_alerts_registry_loads_total", "Reads of the device registry")
+FALL_PROMPTS = Counter(
+    "anxin_alerts_fall_prompts_total",
+    "Possible falls: 'asked', then how each ended (cancelled, help, no_answer, device_offline, "
+    "downlink_failed, lying_still, clear_fall); 'unmatched_answer' for an answer to no open "
+    "prompt",
+    ["event"],
+)

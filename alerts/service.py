@@ -4,8 +4,9 @@ Detection does not wait for storage: the worker subscribes itself, and raises al
 same transaction-then-acknowledge rhythm as ingest, so a crash neither loses a trigger nor
 leaves half an alarm. It acts only on readings that pass the wire checks ingest stores by
 (``anxin/wire_checks.py``), so no alarm rests on a reading that storage dead-lettered.
-Time-based rules (offline devices, CO dose, no recovery after a fall) run on a ticker thread;
-one lock keeps the rule state consistent between the two threads.
+Time-based rules (offline devices, CO dose, no recovery after a fall, unanswered fall prompts)
+run on a ticker thread; one lock keeps the rule state consistent between the two threads.
+Doubtful falls ask the wearer first through the downlink (``alerts/fall_flow.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import psycopg
 
 from alerts import escalation, metrics
 from alerts.context import load_contexts
+from alerts.downlink import Downlink
+from alerts.fall_flow import FallFlow, FallScorer
 from alerts.fall_watch import NoRecoveryWatch
-from alerts.models import AlarmKind, DeviceContext, Observation, Severity, Subject, Trigger
+from alerts.models import DeviceContext, Observation, Trigger
 from alerts.store import clear_alarm, raise_alarm
 from anxin import wire
 from anxin.consumer import BatchConsumer, ConsumerConfig, Message
@@ -41,35 +44,17 @@ class Engine(Protocol):
     def tick(self, now_ms: int) -> list[Trigger]: ...
 
 
-class FallScorer(Protocol):
-    """Scores an impact reading; ``None`` when the window cannot be judged."""
-
-    threshold: float
-    version: str
-
-    def score_impact(self, reading: wire.Impact) -> float | None: ...
-
-
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def subject_of(ctx: DeviceContext) -> Subject:
-    """A bracelet's alarms are about its wearer; a sensor's about its room; else the device."""
-    if ctx.resident_id is not None:
-        return Subject("resident", ctx.resident_id)
-    if ctx.location_id is not None:
-        return Subject("location", ctx.location_id)
-    return Subject("device", ctx.device_id)
 
 
 class AlertsHandler:
     def __init__(self, settings: Settings, engine: Engine, fall: FallScorer | None) -> None:
         self._url = settings.database_url
         self._engine = engine
-        self._fall = fall
         self._watch = NoRecoveryWatch()
         self._lock = threading.Lock()
+        self.falls = None if fall is None else FallFlow(fall, settings, self._watch, self._lock)
         self._conn: psycopg.Connection[Any] | None = None
         self.devices = DeviceIndex(refresh_s=settings.ingest_device_refresh_s)
         self._checks = WireChecks.from_settings(self.devices, settings)
@@ -81,6 +66,9 @@ class AlertsHandler:
     def open(self) -> None:
         self._conn = connect(self._url)
         self._load_registry(self._conn)
+        if self.falls is not None:
+            self.falls.restore(self._conn, {c.device_id: c for c in self._contexts.values()})
+            self._conn.commit()
 
     def reset(self) -> None:
         if self._conn is not None:
@@ -112,9 +100,12 @@ class AlertsHandler:
         """Run the time-based rules; the ticker thread has its own connection."""
         at = now_ms()
         with self._lock:
+            if self.falls is not None:
+                self.falls.tick(at)
             triggers = self._unstored + self._engine.tick(at) + self._watch.tick(at)
+            pending = self.falls is not None and self.falls.has_effects()
         self._unstored = []
-        if triggers:
+        if triggers or pending:
             try:
                 with connect(self._url) as conn:
                     self._store(conn, triggers)
@@ -142,6 +133,8 @@ class AlertsHandler:
         verdict = self._checks.judge(message, at)
         for rejection in verdict.rejections:
             metrics.SKIPPED.labels(reason=rejection.reason.value).inc()
+        if verdict.status is not None and verdict.device is not None and self.falls is not None:
+            self.falls.presence(verdict.device.id, verdict.status, at)
         if not verdict.readings:
             return []
         ctx = self._contexts.get(verdict.device_uid or "")
@@ -154,61 +147,52 @@ class AlertsHandler:
             obs = Observation(device=ctx, reading=reading, received_ms=at)
             self._watch.observe(obs)
             triggers.extend(self._engine.observe(obs))
-            if isinstance(reading, wire.Impact) and self._fall is not None:
-                triggers.extend(self._judge_impact(ctx, reading))
+            if self.falls is None:
+                continue
+            if isinstance(reading, wire.Impact):
+                triggers.extend(self.falls.impact(ctx, reading, at))
+            elif isinstance(reading, wire.Event) and reading.event in wire.FALL_ANSWERS:
+                self.falls.answer(ctx, reading)
         return triggers
 
-    def _judge_impact(self, ctx: DeviceContext, reading: wire.Impact) -> list[Trigger]:
-        assert self._fall is not None
-        score = self._fall.score_impact(reading)
-        if score is None or score < self._fall.threshold:
-            logger.info("impact on %s not a fall (score %s)", ctx.device_uid, score)
-            return []
-        peak = max((x * x + y * y + z * z) ** 0.5 for x, y, z in reading.acc)
-        trigger = Trigger(
-            kind=AlarmKind.FALL,
-            severity=Severity.ALARM,
-            subject=subject_of(ctx),
-            site_uid=ctx.site_uid,
-            title=f"Fall detected ({ctx.resident_uid or ctx.device_uid})",
-            evidence={
-                "rule": "fall_classifier",
-                "score": round(score, 4),
-                "threshold": self._fall.threshold,
-                "model_version": self._fall.version,
-                "peak_g": round(peak, 2),
-                "rate_hz": reading.rate_hz,
-                "range_g": reading.range_g,
-                "impact_ts": reading.ts,
-                "seq": reading.seq,
-            },
-            device_id=ctx.device_id,
-            at_ms=reading.ts,
-        )
-        self._watch.fall_confirmed(trigger, ctx.device_id)
-        return [trigger]
-
     def _store(self, conn: psycopg.Connection[Any], triggers: Iterable[Trigger]) -> None:
-        for trigger in triggers:
-            if trigger.clear:
-                clear_alarm(conn=conn, trigger=trigger)
-            else:
-                result = raise_alarm(conn=conn, trigger=trigger)
-                if result.created:
-                    # in the alarm's own transaction: no alarm without a delivery record
-                    escalation.start(conn=conn, alarm_id=result.alarm_id, routing=self._routing)
-                    self.alarms_raised += 1
-                    logger.warning(
-                        "alarm %d %s (%s) at %s: %s",
-                        result.alarm_id,
-                        trigger.kind.value,
-                        trigger.severity.name,
-                        trigger.site_uid,
-                        trigger.title,
-                    )
+        """Write the fall flow's effects and the triggers in one transaction; send the fall
+        prompts only once it committed, so that every answer finds its record."""
+        with self._lock:
+            effects = [] if self.falls is None else self.falls.take()
+        try:
+            to_send = [] if self.falls is None else self.falls.write(conn, effects, self._raise)
+            for trigger in triggers:
+                if trigger.clear:
+                    clear_alarm(conn=conn, trigger=trigger)
                 else:
-                    escalation.on_repeat(conn=conn, result=result, routing=self._routing)
-        conn.commit()
+                    self._raise(conn, trigger)
+            conn.commit()
+        except psycopg.Error:
+            if self.falls is not None:
+                with self._lock:
+                    self.falls.put_back(effects)
+            raise
+        if self.falls is not None and to_send:
+            self.falls.send(to_send, now_ms())
+
+    def _raise(self, conn: psycopg.Connection[Any], trigger: Trigger) -> int:
+        result = raise_alarm(conn=conn, trigger=trigger)
+        if result.created:
+            # in the alarm's own transaction: no alarm without a delivery record
+            escalation.start(conn=conn, alarm_id=result.alarm_id, routing=self._routing)
+            self.alarms_raised += 1
+            logger.warning(
+                "alarm %d %s (%s) at %s: %s",
+                result.alarm_id,
+                trigger.kind.value,
+                trigger.severity.name,
+                trigger.site_uid,
+                trigger.title,
+            )
+        else:
+            escalation.on_repeat(conn=conn, result=result, routing=self._routing)
+        return result.alarm_id
 
 
 class AlertsService:
@@ -225,18 +209,28 @@ class AlertsService:
             receive_maximum=settings.ingest_receive_maximum,
         )
         self._consumer = BatchConsumer(settings.mqtt, config, self.handler)
+        self._downlink = Downlink(settings.mqtt, f"{settings.alerts_client_id}-cmd")
         self._tick_s = settings.alerts_tick_s
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="alerts-tick", daemon=True)
 
     def start(self) -> None:
-        self._consumer.start()
+        """The downlink first: the first doubtful fall may come with the first batch."""
+        self._downlink.start()
+        if self.handler.falls is not None:
+            self.handler.falls.downlink = self._downlink
+        try:
+            self._consumer.start()
+        except BaseException:
+            self._downlink.stop()
+            raise
         self._ticker.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._ticker.join(timeout=5)
         self._consumer.stop()
+        self._downlink.stop()
 
     def wait(self) -> None:
         self._consumer.wait()

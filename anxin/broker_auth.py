@@ -1,8 +1,10 @@
 """Broker credentials and ACLs generated from the registry, so a device publishes only as itself.
 
 Mosquitto reads a password file (``user:$7$…``) and an ACL file; each device's user may write
-only under ``anxin/v1/<its site>/<its uid>/#``. Service accounts (ingest, alerts, the API) read
-everything. Writing both files atomically lets Mosquitto be reloaded (SIGHUP) at any time.
+only its own ``reading``, ``batch`` and ``status`` topics under ``anxin/v1/<its site>/<its uid>/``
+and read only its own ``cmd`` topic there, so no device can see, or forge, another's fall
+prompt. Service accounts (ingest, alerts, the API) read everything and may write the commands.
+Writing both files atomically lets Mosquitto be reloaded (SIGHUP) at any time.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ def acl_file(devices: list[Device], services: list[ServiceAccount]) -> str:
         blocks.append(f"user {s.username}\ntopic read {wire.TOPIC_ROOT}/#\ntopic write anxin/#")
     for d in devices:
         if d.active and d.mqtt_password_hash:
-            blocks.append(f"user {d.uid}\ntopic write {wire.TOPIC_ROOT}/{d.site_uid}/{d.uid}/#")
+            own = [f"user {d.uid}"]
+            own += [f"topic write {wire.topic(d.site_uid, d.uid, c)}" for c in wire.CHANNELS]
+            own.append(f"topic read {wire.topic(d.site_uid, d.uid, wire.COMMAND_CHANNEL)}")
+            blocks.append("\n".join(own))
     return "\n\n".join(blocks) + "\n"
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from contextlib import ExitStack
 
-from alerts.service import AlertsService, FallScorer
+from alerts.fall_flow import FallScorer
+from alerts.service import AlertsService
 from anxin.migrate import migrate
 from anxin.settings import Settings
 from ingest.service import IngestService

@@ -117,6 +117,27 @@ class Settings(BaseSettings):
         "it secret and stable so a person keeps one subject id across exports (empty: a fresh "
         "key per export).",
     )
+    fall_ask_below_logit: float = Field(
+        2.0,
+        ge=0,
+        le=20,
+        description="A fall score this far below the model's threshold (log-odds) still asks "
+        "the wearer 'are you OK?' instead of being ignored; 0: nothing below the threshold asks.",
+    )
+    fall_ask_above_logit: float = Field(
+        2.0,
+        ge=0,
+        le=20,
+        description="A fall score less than this far above the threshold (log-odds) asks the "
+        "wearer before the fall alarm; above it the alarm is raised at once. 0 and 0: never ask.",
+    )
+    fall_ask_timeout_s: int = Field(
+        30,
+        ge=5,
+        le=300,
+        description="How long the bracelet waits for 'I'm OK' or 'help'; no answer raises the "
+        "fall alarm.",
+    )
     alerts_metrics_port: int = Field(
         9102, ge=0, le=65535, description="Prometheus metrics port for alerts (0: off)."
     )

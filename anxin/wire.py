@@ -1,8 +1,10 @@
 """The MQTT wire contract, version 1 (documented in ``docs/mqtt.md``).
 
 Topics carry identity: ``anxin/v1/<site>/<device>/<channel>`` with channel ``reading`` (one
-reading), ``batch`` (many) or ``status`` (retained online/offline, also the last will). Payloads are
-JSON; every reading carries the device's clock (``ts``, epoch milliseconds) and its sequence number,
+reading), ``batch`` (many) or ``status`` (retained online/offline, also the last will), all from
+the device, and ``cmd``, the one channel from the platform to the device (a fall prompt the
+bracelet answers with a ``fall_ok`` or ``fall_help`` event). Payloads are JSON; every reading
+carries the device's clock (``ts``, epoch milliseconds) and its sequence number,
 which together with the device identify the reading so a redelivery is absorbed, not stored twice.
 
 Bounds on values are physical plausibility, not alarm thresholds: a heart rate of 900 is a broken
@@ -19,6 +21,7 @@ from msgspec import Meta
 WIRE_VERSION = 1
 TOPIC_ROOT = "anxin/v1"
 CHANNELS = ("reading", "batch", "status")
+COMMAND_CHANNEL = "cmd"
 MAX_BATCH_READINGS = 1000
 MAX_IMPACT_SAMPLES = 4096
 
@@ -85,7 +88,11 @@ EventName = Literal[
     "charging",
     "low_battery",
     "button",
+    "fall_ok",
+    "fall_help",
 ]
+FALL_ANSWERS = ("fall_ok", "fall_help")
+"""The wearer's answers to a fall prompt; the event's ``code`` names the prompt answered."""
 
 
 class Event(_Reading, tag="event", frozen=True):
@@ -152,10 +159,36 @@ class Status(
     v: Literal[1] = 1
 
 
+class FallPrompt(
+    msgspec.Struct,
+    frozen=True,
+    forbid_unknown_fields=True,
+    tag_field="cmd",
+    tag="fall_prompt",
+    kw_only=True,
+    omit_defaults=True,
+):
+    """Platform → bracelet on ``cmd``: a doubtful fall asks the wearer before staff are called.
+
+    The bracelet vibrates, shows ``text`` and answers with an event ``fall_ok`` or ``fall_help``
+    whose ``code`` is ``id``. No answer by ``ts + timeout_s * 1000`` raises the fall alarm, so a
+    bracelet that cannot show the prompt needs to do nothing.
+    """
+
+    id: Annotated[str, Meta(min_length=1, max_length=64)]
+    ts: EpochMs
+    impact_ts: EpochMs
+    timeout_s: Annotated[int, Meta(ge=1, le=600)]
+    vibrate: bool = True
+    text: Annotated[str, Meta(max_length=128)] = "您还好吗？Are you OK?"
+    v: Literal[1] = 1
+
+
 reading_decoder = msgspec.json.Decoder(Reading)
 batch_decoder = msgspec.json.Decoder(Batch)
 raw_batch_decoder = msgspec.json.Decoder(RawBatch)
 status_decoder = msgspec.json.Decoder(Status)
+command_decoder = msgspec.json.Decoder(FallPrompt)
 encoder = msgspec.json.Encoder()
 
 
@@ -175,6 +208,6 @@ def device_in_topic(topic: str) -> str | None:
     return parts[3] if len(parts) == 5 else None
 
 
-def encode(message: Reading | Batch | Status) -> bytes:
-    """Serialise a message exactly as a device must send it."""
+def encode(message: Reading | Batch | Status | FallPrompt) -> bytes:
+    """Serialise a message exactly as a device (or, for a command, the platform) sends it."""
     return encoder.encode(message)

@@ -48,9 +48,14 @@ class Rejection:
 
 @dataclass(slots=True)
 class Verdict:
-    """What passed of one message; ``device`` is set once the topic's identity checks passed."""
+    """What passed of one message; ``device`` is set once the topic's identity checks passed.
+
+    ``command`` marks the platform's own downlink (``cmd``): every service subscribed to the
+    device topics hears it, and it is neither a reading nor a dead letter.
+    """
 
     device_uid: str | None
+    command: bool = False
     device: DeviceRef | None = None
     readings: list[wire.Reading] = field(default_factory=list)
     status: wire.Status | None = None
@@ -85,6 +90,9 @@ class WireChecks:
             verdict.rejections.append(Rejection(reason, detail))
             return verdict
 
+        if device_uid is not None and parts[4] == wire.COMMAND_CHANNEL:
+            verdict.command = True
+            return verdict
         if len(message.payload) > self._max_payload:
             return refuse(
                 Reason.OVERSIZE, f"{len(message.payload)} bytes > limit {self._max_payload}"
@@ -112,7 +120,10 @@ class WireChecks:
         channel = parts[4]
         try:
             if channel == "status":
-                verdict.status = wire.status_decoder.decode(message.payload)
+                # an empty retained message is how a device's presence is cleared (MQTT's own
+                # way to delete a retained message): nothing to store, nothing wrong
+                if message.payload:
+                    verdict.status = wire.status_decoder.decode(message.payload)
             elif channel == "reading":
                 reading = wire.reading_decoder.decode(message.payload)
                 problem = self._check(reading, device_uid, device, now_ms)
@@ -180,6 +191,9 @@ class WireChecks:
         if abs(skew) > self._max_skew_ms:
             way = "ahead of" if skew > 0 else "behind"
             return Reason.CLOCK_SKEW, f"device time is {abs(skew) / 3.6e6:.1f} h {way} server time"
+        if isinstance(reading, wire.Event) and reading.event in wire.FALL_ANSWERS:
+            if not reading.code:
+                return Reason.INVALID_PAYLOAD, f"{reading.event} must name its prompt's id in code"
         if isinstance(reading, wire.Impact) and reading.t_ms is not None:
             if len(reading.t_ms) != len(reading.acc):
                 return Reason.INVALID_PAYLOAD, "impact t_ms and acc differ in length"

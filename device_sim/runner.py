@@ -1,16 +1,26 @@
-"""Drive a fleet in real time: each device has its own MQTT client, credential and last will."""
+"""Drive a fleet in real time: each device has its own MQTT client, credential and last will.
+
+Bracelets subscribe to their ``cmd`` topic and answer a fall prompt as their scenario says
+(``answer``: "ok", "help", or "none", the wearer who cannot press). On stop every device clears
+what it left on the broker, its retained status and its session, so runs leave no trace there.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 import numpy as np
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from anxin import wire
 from anxin.mqtt import connect_and_wait, make_client
@@ -39,14 +49,42 @@ class _Device:
         self.connect_ts = time.time_ns() // 1_000_000
         self.silent = False
         self.overrides: dict[str, Callable[[int], float]] = {}
+        self.answer = "none"
+        self.answer_after_s = 3.0
+        self.prompts: list[wire.FallPrompt] = []
+
+    def _topic(self, channel: str) -> str:
+        return wire.topic(self.spec.site_uid, self.spec.uid, channel)
 
     def connect(self) -> None:
-        status = wire.topic(self.spec.site_uid, self.spec.uid, "status")
         will = wire.encode(wire.Status(state="offline", ts=self.connect_ts))
-        self.client.will_set(status, will, qos=1, retain=True)
+        self.client.will_set(self._topic("status"), will, qos=1, retain=True)
         connect_and_wait(self.client, self.endpoint, persistent=True)
+        if self.bracelet is not None:
+            self.client.subscribe(self._topic(wire.COMMAND_CHANNEL), qos=1)
         online = wire.encode(wire.Status(state="online", ts=self.connect_ts))
-        self.client.publish(status, online, qos=1, retain=True)
+        self.client.publish(self._topic("status"), online, qos=1, retain=True)
+
+    def stop_listening(self) -> None:
+        """The downlink lost: prompts no longer reach this bracelet."""
+        self.client.unsubscribe(self._topic(wire.COMMAND_CHANNEL))
+
+    def drop_off(self) -> None:
+        """Vanish as a bracelet out of range does: the broker publishes the last will."""
+        self.silent = True
+        will = ReasonCode(PacketTypes.DISCONNECT, identifier=4)
+        self.client.disconnect(reasoncode=will)
+        self.client.loop_stop()
+
+    def leave(self) -> None:
+        """Clear the retained status (and a last will it published) and end the session."""
+        if not self.client.is_connected():
+            connect_and_wait(self.client, self.endpoint, persistent=True)
+        self.client.publish(self._topic("status"), b"", qos=1, retain=True).wait_for_publish(5)
+        props = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = 0
+        self.client.disconnect(properties=props)
+        self.client.loop_stop()
 
     def reading(self, now_ms: int, dt_s: float) -> wire.Reading:
         """The device's own measurement, with any scenario override applied on top."""
@@ -75,8 +113,7 @@ class _Device:
         return behaviour.heartbeat(state, now_ms, interval_s, battery)
 
     def publish(self, message: wire.Reading) -> mqtt.MQTTMessageInfo:
-        topic = wire.topic(self.spec.site_uid, self.spec.uid, "reading")
-        return self.client.publish(topic, wire.encode(message), qos=1)
+        return self.client.publish(self._topic("reading"), wire.encode(message), qos=1)
 
 
 class FleetRunner:
@@ -125,6 +162,8 @@ class FleetRunner:
 
     def start(self) -> None:
         for device in self._devices:
+            if device.bracelet is not None:
+                device.client.on_message = functools.partial(self._on_command, device)
             device.connect()
             self.stats.connected += 1
         self._thread.start()
@@ -133,8 +172,28 @@ class FleetRunner:
         self._stop.set()
         self._thread.join(timeout=10)
         for device in self._devices:
-            device.client.disconnect()
-            device.client.loop_stop()
+            device.leave()
+
+    def _on_command(self, device: _Device, client: mqtt.Client, userdata: object, msg: Any) -> None:
+        """A fall prompt on the bracelet: vibrate, and the wearer presses (or not) in a while."""
+        try:
+            prompt = wire.command_decoder.decode(msg.payload)
+        except msgspec.DecodeError as exc:
+            logger.warning("%s got an unreadable command: %s", device.spec.uid, exc)
+            return
+        device.prompts.append(prompt)
+        if device.answer not in ("ok", "help"):
+            return
+        event: wire.EventName = "fall_ok" if device.answer == "ok" else "fall_help"
+
+        def answer(seq: int, ts: int) -> wire.Reading:
+            return wire.Event(seq=seq, ts=ts, event=event, code=prompt.id)
+
+        timer = threading.Timer(
+            device.answer_after_s, self.publish_now, args=(device.spec.uid, answer)
+        )
+        timer.daemon = True
+        timer.start()
 
     def _run(self) -> None:
         last_heartbeat = 0.0

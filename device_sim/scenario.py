@@ -3,7 +3,8 @@
 A scenario file (YAML, ``device_sim/scenarios/``) names a fleet, events (``at`` seconds after
 the start, a device, an action) and expectations (an alarm of a kind and at least a severity
 within so many seconds; dead letters of a reason; a message about an alarm delivered to an
-audience). ``play`` runs it against the running platform and reports, for every expectation,
+audience; a possible fall ending with an outcome; no alarm of a kind for so long). ``play``
+runs it against the running platform and reports, for every expectation,
 when it was met or that it was not.
 """
 
@@ -64,6 +65,13 @@ class Event(_Strict):
     trial: int | None = None
     rate_hz: float = 50
     range_g: float = 8
+    answer: Literal["none", "ok", "help", "lost", "offline"] = Field(
+        "none",
+        description="fall: what the bracelet does when asked 'are you OK?': the wearer presses "
+        "OK or help, or does not answer; 'lost': the prompt never reaches it; 'offline': it "
+        "drops off right after sending the impact",
+    )
+    answer_after_s: float = Field(3.0, ge=0, description="fall: how long the wearer takes")
 
 
 class AlarmExpectation(_Strict):
@@ -89,6 +97,31 @@ class NotificationExpectation(_Strict):
     site: str | None = None
 
 
+class PromptExpectation(_Strict):
+    """A possible fall of this run's sites that ended with ``prompt`` within ``within_s``; with
+    ``alarm_within_s``, its fall alarm was raised at most that long after the impact itself
+    (the scenario's clock also counts the recording up to the impact)."""
+
+    prompt: Literal[
+        "cancelled",
+        "help",
+        "no_answer",
+        "device_offline",
+        "downlink_failed",
+        "lying_still",
+        "clear_fall",
+    ]
+    within_s: float = Field(gt=0)
+    alarm_within_s: float | None = Field(None, gt=0)
+
+
+class AbsenceExpectation(_Strict):
+    """No alarm of ``no_alarm`` kind at this run's sites during the first ``for_s`` seconds."""
+
+    no_alarm: str
+    for_s: float = Field(gt=0)
+
+
 class Fleet(_Strict):
     care_homes: int = 1
     rooms_per_home: int = 1
@@ -107,6 +140,8 @@ class Scenario(_Strict):
     expect: list[AlarmExpectation] = []
     dead_letters: list[DeadLetterExpectation] = []
     notifications: list[NotificationExpectation] = []
+    prompts: list[PromptExpectation] = []
+    absent: list[AbsenceExpectation] = []
 
     def spec(self, prefix: str = "", notify_url: str = "") -> FleetSpec:
         return FleetSpec(**self.fleet.model_dump(), seed=7, prefix=prefix, notify_url=notify_url)
@@ -114,7 +149,8 @@ class Scenario(_Strict):
     @property
     def deadline_s(self) -> float:
         waits = [e.within_s for e in self.expect] + [d.within_s for d in self.dead_letters]
-        return max(waits + [n.within_s for n in self.notifications], default=5.0)
+        waits += [n.within_s for n in self.notifications] + [p.within_s for p in self.prompts]
+        return max(waits + [a.for_s for a in self.absent], default=5.0)
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -127,12 +163,17 @@ def shipped_scenarios() -> list[Path]:
 
 @dataclass
 class Outcome:
+    """An expectation and when it was met; for an absence (``absent``), when it was broken."""
+
     what: str
     within_s: float
     met_after_s: float | None
+    absent: bool = False
 
     @property
     def ok(self) -> bool:
+        if self.absent:
+            return self.met_after_s is None
         return self.met_after_s is not None and self.met_after_s <= self.within_s
 
 
@@ -202,6 +243,13 @@ class _Player:
             timer.start()
         if event.recovery:
             device.overrides["motion_g"] = lambda now: 0.3 if now < base + last + 30_000 else 0.05
+        device.answer, device.answer_after_s = event.answer, event.answer_after_s
+        if event.answer == "lost":
+            device.stop_listening()
+        elif event.answer == "offline":
+            timer = threading.Timer((last + WINDOW_AFTER_S * 1000 + 300) / 1000, device.drop_off)
+            timer.daemon = True
+            timer.start()
 
 
 def _stamper(impact: wire.Impact, ts: int) -> Callable[[int, int], wire.Reading]:
@@ -231,6 +279,18 @@ def play(
         )
         for n in scenario.notifications
     ]
+    outcomes += [
+        Outcome(
+            f"possible fall {p.prompt}"
+            + (f", alarm ≤ {p.alarm_within_s:g} s after impact" if p.alarm_within_s else ""),
+            p.within_s,
+            None,
+        )
+        for p in scenario.prompts
+    ]
+    outcomes += [
+        Outcome(f"no {a.no_alarm} alarm", a.for_s, None, absent=True) for a in scenario.absent
+    ]
     stop = threading.Event()
     with psycopg.connect(db_url, autocommit=True) as conn:
         while not stop.is_set():
@@ -238,7 +298,9 @@ def play(
             while pending and pending[0].at <= elapsed:
                 player.play(pending.pop(0))
             _check(conn, scenario, outcomes, wall_start, elapsed, prefix)
-            if (not pending and all(o.met_after_s is not None for o in outcomes)) or (
+            waiting = any(o.met_after_s is None for o in outcomes if not o.absent)
+            watching = any(o.absent and elapsed <= o.within_s for o in outcomes)
+            if (not pending and not waiting and not watching) or (
                 elapsed > scenario.deadline_s + 1
             ):
                 break
@@ -290,9 +352,50 @@ def _check(
         ).fetchone()
         if row and row[0] >= dl.count:
             outcome.met_after_s = elapsed
-    for outcome, note in zip(outcomes[first_note:], scenario.notifications, strict=True):
+    first_prompt = first_note + len(scenario.notifications)
+    first_absent = first_prompt + len(scenario.prompts)
+    for outcome, note in zip(
+        outcomes[first_note:first_prompt], scenario.notifications, strict=True
+    ):
         if outcome.met_after_s is None and _delivered(conn, note, wall_start, prefix):
             outcome.met_after_s = elapsed
+    for outcome, prompt in zip(outcomes[first_prompt:first_absent], scenario.prompts, strict=True):
+        if outcome.met_after_s is None and _prompt_ended(conn, prompt, wall_start, prefix):
+            outcome.met_after_s = elapsed
+    for outcome, absence in zip(outcomes[first_absent:], scenario.absent, strict=True):
+        if outcome.met_after_s is None and elapsed <= absence.for_s:
+            if _raised(conn, absence.no_alarm, wall_start, prefix):
+                outcome.met_after_s = elapsed
+
+
+def _prompt_ended(
+    conn: psycopg.Connection[Any], expected: PromptExpectation, wall_start: float, prefix: str
+) -> bool:
+    row = conn.execute(
+        """SELECT 1 FROM fall_prompts p JOIN sites s ON s.id = p.site_id
+           LEFT JOIN alarms a ON a.id = p.alarm_id
+           WHERE p.outcome = %s AND p.closed_at >= to_timestamp(%s) AND s.uid LIKE %s
+             AND (%s::float8 IS NULL
+                  OR a.raised_at <= p.impact_at + make_interval(secs => %s::float8))
+           LIMIT 1""",
+        (
+            expected.prompt,
+            wall_start,
+            prefix + "%",
+            expected.alarm_within_s,
+            expected.alarm_within_s,
+        ),
+    ).fetchone()
+    return row is not None
+
+
+def _raised(conn: psycopg.Connection[Any], kind: str, wall_start: float, prefix: str) -> bool:
+    row = conn.execute(
+        """SELECT 1 FROM alarms a JOIN sites s ON s.id = a.site_id
+           WHERE a.kind = %s AND a.raised_at >= to_timestamp(%s) AND s.uid LIKE %s LIMIT 1""",
+        (kind, wall_start, prefix + "%"),
+    ).fetchone()
+    return row is not None
 
 
 _AUDIENCE = """CASE WHEN n.recipient->>'kind' = 'staff' THEN n.recipient->>'role'

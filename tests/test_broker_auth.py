@@ -1,5 +1,5 @@
-"""Generated Mosquitto password and ACL files let each device publish only as itself
-(a private Mosquitto with the generated files, real connections)."""
+"""Generated Mosquitto password and ACL files let each device publish only as itself and read
+only its own commands (a private Mosquitto with the generated files, real connections)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,39 @@ def test_device_publishes_only_on_its_own_topics(secured_broker):
     wait_until(lambda: own in got, what="alice's own message")
     assert got == [own]
     service.disconnect()
+
+
+def test_device_reads_only_its_own_cmd_topic(secured_broker):
+    """A fall prompt is for one wrist: bob must neither see alice's nor forge one for himself."""
+    broker, alice_pw, bob_pw = secured_broker
+    alice_cmd = wire.topic("s1", "brc-alice", wire.COMMAND_CHANNEL)
+    bob_cmd = wire.topic("s1", "brc-bob", wire.COMMAND_CHANNEL)
+    heard: dict[str, list[str]] = {"brc-alice": [], "brc-bob": []}
+    clients = {}
+    for user, password in (("brc-alice", alice_pw), ("brc-bob", bob_pw)):
+        client = _client(broker.url, user, password)
+        subscribed = threading.Event()
+        client.on_subscribe = lambda *_, done=subscribed: done.set()
+        client.on_message = lambda c, u, m, sink=heard[user]: sink.append(m.topic)
+        client.subscribe([(alice_cmd, 1), (bob_cmd, 1)])
+        assert subscribed.wait(10)
+        clients[user] = client
+    # a refused publish may cost the device its connection: a connection of its own
+    forger = _client(broker.url, "brc-bob", bob_pw)
+    try:
+        forger.publish(bob_cmd, b"{}", qos=1).wait_for_publish(5)
+    except RuntimeError:
+        pass
+    forger.disconnect()
+    service = _client(broker.url, "anxin-ingest", "svc-pass")
+    for topic in (alice_cmd, bob_cmd):
+        service.publish(topic, b"{}", qos=1).wait_for_publish(5)
+    wait_until(lambda: heard["brc-alice"] and heard["brc-bob"], what="each device's own command")
+    service.publish(alice_cmd, b"{}", qos=1).wait_for_publish(5)
+    wait_until(lambda: len(heard["brc-alice"]) == 2, what="alice's second command")
+    assert heard == {"brc-alice": [alice_cmd, alice_cmd], "brc-bob": [bob_cmd]}
+    for client in (*clients.values(), service):
+        client.disconnect()
 
 
 @pytest.mark.parametrize(

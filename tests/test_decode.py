@@ -144,3 +144,36 @@ def test_mqtt_url_parsing_and_errors():
         parse_mqtt_url("http://h:1883")
     with pytest.raises(ValueError):
         Settings(mqtt_url="broker:1883")
+
+
+def test_the_downlink_is_neither_a_reading_nor_a_dead_letter(decoder):
+    prompt = wire.FallPrompt(id="p1", ts=NOW, impact_ts=NOW - 9500, timeout_s=30)
+    staged = decoder.decode([_msg("anxin/v1/s1/b1/cmd", wire.encode(prompt))])
+    assert not staged.dead and not any(staged.rows.values())
+    assert wire.command_decoder.decode(wire.encode(prompt)) == prompt
+
+
+def test_answers_are_stored_and_an_answer_without_its_prompt_is_dead_lettered(decoder):
+    answers = [
+        {"kind": "event", "seq": 1, "ts": NOW, "event": "fall_ok", "code": "p1"},
+        {"kind": "event", "seq": 2, "ts": NOW, "event": "fall_help", "code": "p2"},
+    ]
+    staged = decoder.decode(
+        [_msg("anxin/v1/s1/b1/reading", a) for a in answers]
+        + [
+            _msg(
+                "anxin/v1/s1/b1/reading", {"kind": "event", "seq": 3, "ts": NOW, "event": "fall_ok"}
+            )
+        ]
+    )
+    assert staged.rows["device_event"] == [
+        (1, NOW, 1, "fall_ok", "p1", None),
+        (1, NOW, 2, "fall_help", "p2", None),
+    ]
+    [dead] = staged.dead
+    assert dead.reason == "invalid_payload" and "code" in dead.detail
+
+
+def test_an_empty_retained_status_clears_presence_quietly(decoder):
+    staged = decoder.decode([_msg("anxin/v1/s1/b1/status", b"")])
+    assert not staged.dead and not any(staged.rows.values())

@@ -24,26 +24,32 @@ from tests.helpers import running_platform
 
 pytestmark = pytest.mark.scenario
 
-TWO_FALLS = {
-    "name": "two-falls",
-    "description": "two residents of one room fall; one is a real fall, one a false alarm",
-    "fleet": {"care_homes": 1, "rooms_per_home": 1, "beds_per_room": 2},
+# The replay's device noise is seeded by the event time: trial 1101 at 2 s is the doubtful impact
+# of the shipped fall-ask-cancelled scenario.
+THREE_IMPACTS = {
+    "name": "three-impacts",
+    "description": "one resident knocks her wrist, is asked 'are you OK?' and presses OK; two "
+    "others in her room fall (clear falls, alarmed at once)",
+    "fleet": {"care_homes": 1, "rooms_per_home": 1, "beds_per_room": 3},
     "events": [
-        {"at": 1, "device": "ch1-brc-11", "action": "fall", "rate_hz": 50, "range_g": 8},
-        {"at": 1, "device": "ch1-brc-12", "action": "fall", "rate_hz": 50, "range_g": 8},
+        {"at": 2, "device": "ch1-brc-11", "action": "fall", "trial": 1101, "answer": "ok"},
+        {"at": 2, "device": "ch1-brc-12", "action": "fall", "trial": 198},
+        {"at": 2, "device": "ch1-brc-13", "action": "fall", "trial": 198},
     ],
     "expect": [{"alarm": "fall", "severity": "alarm", "within_s": 30, "site": "ch1"}],
+    "prompts": [{"prompt": "cancelled", "within_s": 30}],
 }
 
 
 @pytest.fixture
 def resolved_falls(db_url: str, mqtt_url: str) -> str:
-    """A database holding two fall alarms of the scenario, resolved real and false alarm."""
+    """A database holding the scenario's two fall alarms, resolved real and false alarm, and
+    its possible fall cancelled by the wearer."""
     falls = FallLibrary()
     if not falls.real:
         pytest.skip(f"no fall recordings at {fall_data_path()}; set ANXIN_FALL_DATA to them")
     with running_platform(db_url, mqtt_url) as platform:
-        scenario = Scenario.model_validate(TWO_FALLS)
+        scenario = Scenario.model_validate(THREE_IMPACTS)
         outcomes = run_one(platform.settings, scenario, falls, f"x{uuid.uuid4().hex[:6]}-")
     assert all(o.ok for o in outcomes), outcomes
     with connect(db_url) as conn:
@@ -63,13 +69,17 @@ def test_resolved_fall_alarms_are_exported_and_train_the_next_model(
     field = tmp_path / "field.npz"
     result = CliRunner().invoke(app, ["export", "--out", str(field)])
     assert result.exit_code == 0, result.output
-    assert "2 labelled windows (1 falls, 1 false alarms)" in " ".join(result.output.split())
+    assert "3 labelled windows (1 falls, 2 not falls)" in " ".join(result.output.split())
 
     trials = load_trials(field)
-    assert sorted(trials.label.tolist()) == [0, 1]
-    assert sorted(trials.activity.tolist()) == ["FIELD-FALL", "FIELD-FALSE-ALARM"]
-    assert all(s.startswith("FIELD-") and "r11" not in s for s in trials.subject.tolist())
-    assert len(set(trials.subject.tolist())) == 2
+    assert sorted(trials.label.tolist()) == [0, 0, 1]
+    assert sorted(trials.activity.tolist()) == [
+        "FIELD-CANCELLED",
+        "FIELD-FALL",
+        "FIELD-FALSE-ALARM",
+    ]
+    assert all(s.startswith("FIELD-") and "r12" not in s for s in trials.subject.tolist())
+    assert len(set(trials.subject.tolist())) == 3
     t, acc = trials.trial(0)
     assert t[0] == 0.0 and 10.0 < t[-1] < 20.0  # a whole impact window, as the bracelet sent it
     assert np.abs(acc).max() <= 8.0 + 1e-3 and np.linalg.norm(acc, axis=1).max() > 1.5

@@ -290,7 +290,7 @@ def export_command(
         raise _fail(exc) from None
     falls = sum(w.label for w in windows)
     out_console.print(
-        f"{len(windows)} labelled windows ({falls} falls, {len(windows) - falls} false alarms) "
+        f"{len(windows)} labelled windows ({falls} falls, {len(windows) - falls} not falls) "
         f"of {meta['device_model']} from {len({w.subject for w in windows})} wearers "
         f"written to {out}"
     )

@@ -33,25 +33,34 @@ logger = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[Any]
 
-LABELS = {"real": (1, "FIELD-FALL"), "false_alarm": (0, "FIELD-FALSE-ALARM")}
-"""Alarm outcome → (label, activity code) of the exported trial."""
+LABELS = {
+    "real": (1, "FIELD-FALL"),
+    "false_alarm": (0, "FIELD-FALSE-ALARM"),
+    "cancelled": (0, "FIELD-CANCELLED"),
+}
+"""Alarm outcome, or a possible fall the wearer cancelled → (label, activity code)."""
 
 UNKNOWN_MODEL = "unknown model"
 
 _QUERY = """
-SELECT a.outcome, d.model, coalesce(r.uid, d.uid), w.rate_hz, w.range_g, w.start_ms, w.acc,
-       w.t_ms, (a.evidence->>'score')::float8, coalesce(a.evidence->>'model_version', '')
-  FROM alarms a
-  JOIN devices d ON d.id = a.device_id
+WITH labelled AS (
+    SELECT outcome, device_id, evidence FROM alarms
+     WHERE kind = 'fall' AND state = 'resolved' AND outcome IN ('real', 'false_alarm')
+    UNION ALL
+    SELECT outcome, device_id, evidence FROM fall_prompts WHERE outcome = 'cancelled'
+)
+SELECT l.outcome, d.model, coalesce(r.uid, d.uid), w.rate_hz, w.range_g, w.start_ms, w.acc,
+       w.t_ms, (l.evidence->>'score')::float8, coalesce(l.evidence->>'model_version', '')
+  FROM labelled l
+  JOIN devices d ON d.id = l.device_id
   LEFT JOIN residents r ON r.id = d.resident_id
   JOIN impact_window w
-    ON w.device_id = a.device_id
-   AND w.seq = (a.evidence->>'seq')::bigint
-   AND w.ts BETWEEN to_timestamp((a.evidence->>'impact_ts')::float8 / 1000) - interval '1 ms'
-                AND to_timestamp((a.evidence->>'impact_ts')::float8 / 1000) + interval '1 ms'
- WHERE a.kind = 'fall' AND a.state = 'resolved' AND a.outcome = ANY(%s)
-   AND a.evidence ? 'impact_ts'
- ORDER BY a.id
+    ON w.device_id = l.device_id
+   AND w.seq = (l.evidence->>'seq')::bigint
+   AND w.ts BETWEEN to_timestamp((l.evidence->>'impact_ts')::float8 / 1000) - interval '1 ms'
+                AND to_timestamp((l.evidence->>'impact_ts')::float8 / 1000) + interval '1 ms'
+ WHERE l.evidence ? 'impact_ts'
+ ORDER BY w.ts, w.device_id
 """
 
 
@@ -77,7 +86,8 @@ def pseudonym(identity: str, key: bytes) -> str:
 
 
 def labelled_windows(*, conn: Conn, key: bytes) -> list[FieldWindow]:
-    """Every impact window behind a fall alarm resolved as real or false alarm."""
+    """Every impact window behind a fall alarm resolved as real or false alarm, or behind a
+    possible fall that the wearer cancelled."""
     windows = []
     for (
         outcome,
@@ -90,7 +100,7 @@ def labelled_windows(*, conn: Conn, key: bytes) -> list[FieldWindow]:
         t_ms,
         score,
         version,
-    ) in conn.execute(_QUERY, (list(LABELS),)).fetchall():
+    ) in conn.execute(_QUERY).fetchall():
         acc = np.asarray(flat, dtype=np.float64).reshape(-1, 3)
         if t_ms is not None:
             offsets_ms = np.asarray(t_ms, dtype=np.float64)

@@ -11,10 +11,11 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alerts.fall_ask import PromptOutcome
 from api.params import IsoDatetime
 
 MAX_PAGE = 500
@@ -302,3 +303,41 @@ class RectificationFilter(BaseModel):
     sites: tuple[DbId, ...] = ()
     states: tuple[RectificationState, ...] = ()
     overdue_only: bool = False
+
+
+FallPromptState = PromptOutcome | Literal["open"]
+"""How a possible fall ended (``alerts.fall_ask.PromptOutcome``), or ``open`` while it waits."""
+
+
+class FallPromptQuery(BaseModel):
+    """Possible falls of the caller's sites, newest impact first; empty fields mean "any"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sites: tuple[DbId, ...] = ()
+    outcomes: tuple[FallPromptState, ...] = ()
+    since: IsoDatetime | None = None
+    until: IsoDatetime | None = None
+    limit: int = Field(100, ge=1, le=MAX_PAGE)
+
+
+class FallPrompt(BaseModel):
+    """A doubtful fall and what came of it: the wearer's answer, or the alarm it became.
+
+    ``asked_at`` is empty when the bracelet was not asked (the wearer lay still, or it was
+    offline); ``alarm_id`` names the fall alarm for every outcome but ``cancelled``.
+    """
+
+    id: int
+    site_id: int
+    site_uid: str
+    device_uid: str
+    resident_uid: str | None
+    impact_at: datetime
+    score: float
+    threshold: float
+    asked_at: datetime | None
+    deadline_at: datetime | None
+    outcome: FallPromptState
+    closed_at: datetime | None
+    alarm_id: int | None

@@ -1,6 +1,7 @@
 """HTTP face of the inspector queries: ``/api/v1/inspector/...``.
 
-Reading (history, statistics, unacknowledged alarms, device health, rectification records) is
+Reading (history, statistics, unacknowledged alarms, device health, possible falls the
+bracelets asked about, rectification records) is
 open to inspectors and admins, and to duty staff for their own sites; family members are
 refused. The caller's scope becomes a list of site ids in one place (``scoping``), and
 every query reads only those. Rectification steps go to the people who take them: anyone of
@@ -29,6 +30,8 @@ from api.inspector.models import (
     AlarmFilter,
     AlarmRecord,
     DeviceHealth,
+    FallPrompt,
+    FallPromptQuery,
     HistoryPage,
     HistoryQuery,
     Rectification,
@@ -39,6 +42,7 @@ from api.inspector.models import (
     RectificationVerify,
     Statistics,
 )
+from api.inspector.prompts import fall_prompts
 from api.inspector.scoping import allowed_sites
 from api.inspector.stats import statistics
 from api.scope import Principal, Role
@@ -163,6 +167,15 @@ def get_device_health(
     return device_health(
         conn=conn, scope=_scope(conn, principal), now=_now(), problems_only=problems_only
     )
+
+
+@router.get("/fall-prompts", responses=_READ)
+def list_fall_prompts(
+    conn: ConnDep, principal: Reader, spec: Annotated[FallPromptQuery, Query()]
+) -> list[FallPrompt]:
+    """Doubtful falls, newest impact first: whether the bracelet asked, what the wearer
+    answered (``cancelled``: "I'm OK") and the fall alarm each other outcome raised."""
+    return fall_prompts(conn=conn, scope=_scope(conn, principal), spec=spec)
 
 
 @router.get("/rectifications", responses=_READ)
