@@ -7,7 +7,7 @@ the services judge the wire differently.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 MESSAGES = Counter("anxin_alerts_messages_received_total", "MQTT messages taken in by detection")
 SKIPPED = Counter(
@@ -16,3 +16,7 @@ SKIPPED = Counter(
     ["reason"],
 )
 REGISTRY_LOADS = Counter("anxin_alerts_registry_loads_total", "Reads of the device registry")
+STORAGE_JOBS_FAILING = Gauge(
+    "anxin_storage_jobs_failing",
+    "TimescaleDB policy jobs (compression, retention, aggregate refresh) whose last run failed",
+)

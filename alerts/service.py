@@ -22,6 +22,7 @@ from alerts import escalation, metrics
 from alerts.context import load_contexts
 from alerts.fall_watch import NoRecoveryWatch
 from alerts.models import AlarmKind, DeviceContext, Observation, Severity, Subject, Trigger
+from alerts.storage_health import watch_storage_jobs
 from alerts.store import clear_alarm, raise_alarm
 from anxin import wire
 from anxin.consumer import BatchConsumer, ConsumerConfig, Message
@@ -226,14 +227,26 @@ class AlertsService:
         self._tick_s = settings.alerts_tick_s
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="alerts-tick", daemon=True)
+        self._storage_watch = threading.Thread(
+            target=watch_storage_jobs,
+            kwargs={
+                "url": settings.database_url,
+                "every_s": settings.storage_job_check_s,
+                "stop": self._stop,
+            },
+            name="alerts-storage-jobs",
+            daemon=True,
+        )
 
     def start(self) -> None:
         self._consumer.start()
         self._ticker.start()
+        self._storage_watch.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._ticker.join(timeout=5)
+        self._storage_watch.join(timeout=5)
         self._consumer.stop()
 
     def wait(self) -> None:

@@ -6,7 +6,7 @@ import logging
 from contextlib import ExitStack
 
 from alerts.service import AlertsService, FallScorer
-from anxin.migrate import migrate
+from anxin.migrate import migrate, storage_options
 from anxin.settings import Settings
 from ingest.service import IngestService
 
@@ -33,7 +33,7 @@ class Platform:
         self.alerts: AlertsService | None = None
 
     def start(self) -> None:
-        migrate(self.settings.database_url)
+        migrate(self.settings.database_url, storage_options(self.settings))
         self.ingest = IngestService(self.settings)
         self.ingest.start()
         self._stack.callback(self.ingest.stop)
