@@ -22,7 +22,7 @@ from alerts import escalation, metrics
 from alerts.context import load_contexts
 from alerts.fall_watch import NoRecoveryWatch
 from alerts.models import AlarmKind, DeviceContext, Observation, Severity, Subject, Trigger
-from alerts.storage_health import watch_storage_jobs
+from alerts.storage_health import JobAlarms, watch_storage_jobs
 from alerts.store import clear_alarm, raise_alarm
 from anxin import wire
 from anxin.consumer import BatchConsumer, ConsumerConfig, Message
@@ -74,7 +74,7 @@ class AlertsHandler:
         self.devices = DeviceIndex(refresh_s=settings.ingest_device_refresh_s)
         self._checks = WireChecks.from_settings(self.devices, settings)
         self._contexts: dict[str, DeviceContext] = {}
-        self._routing = escalation.routing_from(settings)
+        self.routing = escalation.routing_from(settings)
         self._unstored: list[Trigger] = []
         self.alarms_raised = 0
 
@@ -195,7 +195,7 @@ class AlertsHandler:
                 result = raise_alarm(conn=conn, trigger=trigger)
                 if result.created:
                     # in the alarm's own transaction: no alarm without a delivery record
-                    escalation.start(conn=conn, alarm_id=result.alarm_id, routing=self._routing)
+                    escalation.start(conn=conn, alarm_id=result.alarm_id, routing=self.routing)
                     self.alarms_raised += 1
                     logger.warning(
                         "alarm %d %s (%s) at %s: %s",
@@ -206,7 +206,7 @@ class AlertsHandler:
                         trigger.title,
                     )
                 else:
-                    escalation.on_repeat(conn=conn, result=result, routing=self._routing)
+                    escalation.on_repeat(conn=conn, result=result, routing=self.routing)
         conn.commit()
 
 
@@ -232,6 +232,11 @@ class AlertsService:
             kwargs={
                 "url": settings.database_url,
                 "every_s": settings.storage_job_check_s,
+                "alarms": JobAlarms(
+                    failures_to_alarm=settings.storage_job_failures_alarm,
+                    operator_site=settings.operator_site,
+                    routing=self.handler.routing,
+                ),
                 "stop": self._stop,
             },
             name="alerts-storage-jobs",

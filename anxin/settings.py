@@ -61,6 +61,17 @@ class Settings(BaseSettings):
         description="How often the alerts worker reads TimescaleDB's job statistics "
         "(gauge anxin_storage_jobs_failing).",
     )
+    storage_job_failures_alarm: int = Field(
+        3,
+        ge=1,
+        description="Failed runs in a row (since its last success) after which a TimescaleDB "
+        "job raises a storage_job_failing operator alarm.",
+    )
+    operator_site: str = Field(
+        "",
+        description="uid of the site that holds platform-wide operator alarms (a failing "
+        "storage job); its managers are told with the operator. Empty: the oldest site.",
+    )
     mqtt_url: str = Field(
         "mqtt://127.0.0.1:1883", description="Broker URL: mqtt://user:pass@host:port."
     )

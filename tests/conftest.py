@@ -21,7 +21,7 @@ SERVER_URL = os.environ.get(
 MQTT_URL = os.environ.get("ANXIN_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 # One template per test run: several runs (developers, CI) may share one server.
 TEMPLATE = f"anxin_test_template_{os.getpid()}"
-pytest_plugins = ["tests.fix_api"]
+pytest_plugins = ["tests.fix_api", "tests.fix_storage_jobs"]
 
 
 def _admin() -> psycopg.Connection[tuple[object, ...]]:
