@@ -7,7 +7,7 @@ the services judge the wire differently.
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 MESSAGES = Counter("anxin_alerts_messages_received_total", "MQTT messages taken in by detection")
 SKIPPED = Counter(
@@ -22,4 +22,8 @@ FALL_PROMPTS = Counter(
     "downlink_failed, lying_still, clear_fall); 'unmatched_answer' for an answer to no open "
     "prompt",
     ["event"],
+)
+STORAGE_JOBS_FAILING = Gauge(
+    "anxin_storage_jobs_failing",
+    "TimescaleDB policy jobs (compression, retention, aggregate refresh) whose last run failed",
 )

@@ -42,6 +42,7 @@ class AlarmKind(StrEnum):
     DEVICE_FAULT = "device_fault"
     SELF_TEST_OVERDUE = "self_test_overdue"
     DELIVERY_FAILED = "delivery_failed"
+    STORAGE_JOB_FAILING = "storage_job_failing"
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class Observation:
 @dataclass(frozen=True)
 class Subject:
     """Who or what an alarm is about: ('resident', id), ('location', id), ('device', id), or
-    for an operator alarm about a failing delivery target ('channel', hash of the target)."""
+    for an operator alarm about a failing delivery target ('channel', hash of the target) or a
+    failing TimescaleDB job ('storage_job', job id)."""
 
     kind: str
     id: int

@@ -25,6 +25,7 @@ from alerts.downlink import Downlink
 from alerts.fall_flow import FallFlow, FallScorer
 from alerts.fall_watch import NoRecoveryWatch
 from alerts.models import DeviceContext, Observation, Trigger
+from alerts.storage_health import JobAlarms, watch_storage_jobs
 from alerts.store import clear_alarm, raise_alarm
 from anxin import wire
 from anxin.consumer import BatchConsumer, ConsumerConfig, Message
@@ -59,7 +60,7 @@ class AlertsHandler:
         self.devices = DeviceIndex(refresh_s=settings.ingest_device_refresh_s)
         self._checks = WireChecks.from_settings(self.devices, settings)
         self._contexts: dict[str, DeviceContext] = {}
-        self._routing = escalation.routing_from(settings)
+        self.routing = escalation.routing_from(settings)
         self._unstored: list[Trigger] = []
         self.alarms_raised = 0
 
@@ -180,7 +181,7 @@ class AlertsHandler:
         result = raise_alarm(conn=conn, trigger=trigger)
         if result.created:
             # in the alarm's own transaction: no alarm without a delivery record
-            escalation.start(conn=conn, alarm_id=result.alarm_id, routing=self._routing)
+            escalation.start(conn=conn, alarm_id=result.alarm_id, routing=self.routing)
             self.alarms_raised += 1
             logger.warning(
                 "alarm %d %s (%s) at %s: %s",
@@ -191,7 +192,7 @@ class AlertsHandler:
                 trigger.title,
             )
         else:
-            escalation.on_repeat(conn=conn, result=result, routing=self._routing)
+            escalation.on_repeat(conn=conn, result=result, routing=self.routing)
         return result.alarm_id
 
 
@@ -213,6 +214,21 @@ class AlertsService:
         self._tick_s = settings.alerts_tick_s
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="alerts-tick", daemon=True)
+        self._storage_watch = threading.Thread(
+            target=watch_storage_jobs,
+            kwargs={
+                "url": settings.database_url,
+                "every_s": settings.storage_job_check_s,
+                "alarms": JobAlarms(
+                    failures_to_alarm=settings.storage_job_failures_alarm,
+                    operator_site=settings.operator_site,
+                    routing=self.handler.routing,
+                ),
+                "stop": self._stop,
+            },
+            name="alerts-storage-jobs",
+            daemon=True,
+        )
 
     def start(self) -> None:
         """The downlink first: the first doubtful fall may come with the first batch."""
@@ -225,10 +241,12 @@ class AlertsService:
             self._downlink.stop()
             raise
         self._ticker.start()
+        self._storage_watch.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._ticker.join(timeout=5)
+        self._storage_watch.join(timeout=5)
         self._consumer.stop()
         self._downlink.stop()
 

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from alerts.models import Trigger
+from alerts.models import AlarmKind, Subject, Trigger
 
 Conn = psycopg.Connection[Any]
 
@@ -118,6 +118,19 @@ def clear_alarm(*, conn: Conn, trigger: Trigger, actor: str = "alerts") -> int |
         detail={"evidence": trigger.evidence},
     )
     return int(row[0])
+
+
+def active_last_seen(*, conn: Conn, kind: AlarmKind, subject: Subject) -> datetime | None:
+    """When the active (open or acknowledged) alarm of this kind and subject was last seen;
+    None without one. Lets a periodic check repeat an alarm only for a new occurrence rather
+    than for every look at an unchanged condition."""
+    row = conn.execute(
+        """SELECT last_seen_at FROM alarms
+           WHERE subject_kind = %s AND subject_id = %s AND kind = %s
+             AND state IN ('open', 'acknowledged')""",
+        (subject.kind, subject.id, kind.value),
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def record_event(

@@ -19,6 +19,7 @@ from rich.table import Table
 from alerts.fall.cli import app as fall_app
 from anxin.errors import AnxinError
 from anxin.settings import Settings
+from anxin.storage_jobs import StorageJob
 from api.cli import users_app
 from dashboards.cli import app as dashboards_app
 
@@ -89,23 +90,34 @@ def run_cli() -> None:
 def db_migrate() -> None:
     """Create the database if needed and apply pending migrations."""
     from anxin.db import wait_for_database
-    from anxin.migrate import migrate
+    from anxin.migrate import migrate, storage_options
 
     settings = load_settings()
     wait_for_database(_admin_url(settings.database_url))
-    report = migrate(settings.database_url)
+    report = migrate(settings.database_url, storage_options(settings))
     console.print(f"applied: {', '.join(report.applied) or 'nothing (up to date)'}")
-    console.print(f"storage: {report.backend.describe()}")
+    console.print(f"storage: {report.backend.describe()}; why: {report.choice.reason}")
 
 
 @db_app.command("status")
 def db_status() -> None:
-    """Storage back-end in use and row counts of the main tables."""
+    """Storage path in use and why, TimescaleDB's policy jobs, row counts of the main tables."""
     from anxin.db import connect, detect_backend
+    from anxin.storage import choose_storage
+    from anxin.storage_jobs import read_jobs
 
     settings = load_settings()
-    with connect(settings.database_url) as conn:
+    with connect(settings.database_url, autocommit=True) as conn:
         console.print(f"storage: {detect_backend(conn).describe()}")
+        try:
+            console.print(f"why: {choose_storage(conn, settings.storage).reason}")
+        except AnxinError as exc:
+            console.print(f"[red]why: ANXIN_STORAGE={settings.storage} cannot start[/]: {exc}")
+        jobs = read_jobs(conn=conn)
+        if jobs is None:
+            console.print("jobs: none (plain PostgreSQL: run 'anxin db maintain' daily)")
+        else:
+            console.print(_jobs_table(jobs))
         table = Table("table", "rows (estimate)")
         for name in (
             "devices",
@@ -123,6 +135,29 @@ def db_status() -> None:
             ).fetchone()
             table.add_row(name, str(row[0]) if row else "missing")
         console.print(table)
+
+
+def _jobs_table(jobs: list[StorageJob]) -> Table:
+    table = Table(
+        "job",
+        "policy",
+        "last run",
+        "result",
+        "failures since success",
+        "last error",
+        title="TimescaleDB jobs",
+    )
+    for job in jobs:
+        result = job.last_run_status or "not run yet"
+        table.add_row(
+            str(job.job_id),
+            job.label,
+            f"{job.last_run_started_at:%Y-%m-%d %H:%M}" if job.last_run_started_at else "-",
+            f"[red]{result}[/]" if job.failing else result,
+            str(job.failures_since_success),
+            job.last_error or "",
+        )
+    return table
 
 
 @db_app.command("maintain")
@@ -150,13 +185,15 @@ def ingest() -> None:
     from prometheus_client import start_http_server
 
     from anxin.db import wait_for_database
-    from anxin.migrate import migrate
+    from anxin.migrate import migrate, storage_options
     from ingest.service import IngestService
 
     settings = load_settings()
     wait_for_database(_admin_url(settings.database_url))
-    report = migrate(settings.database_url)
-    logging.getLogger("anxin").info("storage: %s", report.backend.describe())
+    report = migrate(settings.database_url, storage_options(settings))
+    logging.getLogger("anxin").info(
+        "storage: %s; why: %s", report.backend.describe(), report.choice.reason
+    )
     if settings.ingest_metrics_port:
         start_http_server(settings.ingest_metrics_port, addr="0.0.0.0")
     service = IngestService(settings)
@@ -422,11 +459,11 @@ def deliver() -> None:
 
     from alerts.workers import start_delivery
     from anxin.db import wait_for_database
-    from anxin.migrate import migrate
+    from anxin.migrate import migrate, storage_options
 
     settings = load_settings()
     wait_for_database(_admin_url(settings.database_url))
-    migrate(settings.database_url)
+    migrate(settings.database_url, storage_options(settings))
     stop = threading.Event()
     _stop_on_signals(stop.set)
     with ExitStack() as stack:
@@ -448,12 +485,12 @@ def alerts() -> None:
     from prometheus_client import start_http_server
 
     from anxin.db import wait_for_database
-    from anxin.migrate import migrate
+    from anxin.migrate import migrate, storage_options
     from anxin.platform import build_alerts
 
     settings = load_settings()
     wait_for_database(_admin_url(settings.database_url))
-    migrate(settings.database_url)
+    migrate(settings.database_url, storage_options(settings))
     if settings.alerts_metrics_port:
         start_http_server(settings.alerts_metrics_port, addr="0.0.0.0")
     service = build_alerts(settings)
@@ -497,12 +534,12 @@ def sim_fleet(
 
     from anxin.db import wait_for_database
     from anxin.demo import start_fleet
-    from anxin.migrate import migrate
+    from anxin.migrate import migrate, storage_options
     from device_sim.models import FleetSpec
 
     settings = load_settings()
     wait_for_database(_admin_url(settings.database_url))
-    migrate(settings.database_url)
+    migrate(settings.database_url, storage_options(settings))
     stop = threading.Event()
     _stop_on_signals(stop.set)
     with ExitStack() as stack:

@@ -13,6 +13,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from anxin.errors import DatabaseUnavailable
+from anxin.storage import StoragePath, installed_version, schema_path
 
 logger = logging.getLogger(__name__)
 
@@ -97,20 +98,25 @@ class StorageBackend:
                 "hypertables, compression, retention and continuous aggregates"
             )
         return (
-            f"plain PostgreSQL {self.server_version} (TimescaleDB extension absent): plain tables "
+            f"plain PostgreSQL {self.server_version}: plain tables "
             "with BRIN time indexes, date_bin views for hourly aggregates, retention by "
             "'anxin db maintain'"
         )
 
 
 def detect_backend(conn: psycopg.Connection[tuple[Any, ...]]) -> StorageBackend:
-    """Read the extension catalogue; this decides which path migrations and queries take."""
-    row = conn.execute(
-        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
-    ).fetchone()
+    """The path the schema is on (hypertables or plain tables), which decides what queries and
+    maintenance do; before the first migration, whether the extension is in the database.
+
+    The extension alone does not decide: a database on the plain path may have it installed
+    (``ANXIN_STORAGE=postgresql`` on a TimescaleDB server whose template has it).
+    """
+    installed = installed_version(conn)
+    path = schema_path(conn)
+    timescale = path is StoragePath.TIMESCALEDB or (path is None and installed is not None)
     version = conn.execute("SHOW server_version").fetchone()
     return StorageBackend(
-        timescale_version=str(row[0]) if row else None,
+        timescale_version=installed if timescale else None,
         server_version=str(version[0]).split()[0] if version else "?",
     )
 

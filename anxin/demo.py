@@ -30,7 +30,7 @@ from anxin.demo_services import (
 )
 from anxin.errors import DatabaseUnavailable
 from anxin.localservers import PrivateMosquitto, PrivatePostgres
-from anxin.migrate import migrate
+from anxin.migrate import migrate, storage_options
 from anxin.platform import Platform
 from anxin.settings import Settings
 from device_sim.falls import FallLibrary
@@ -99,8 +99,8 @@ def run_demo(
     a gas leak, a real recorded fall) so that alarms appear within the first minute."""
     with ExitStack() as stack:
         settings = demo_settings(resolve_servers(settings, stack, console))
-        report = migrate(settings.database_url)
-        console.print(f"storage: {report.backend.describe()}")
+        report = migrate(settings.database_url, storage_options(settings))
+        console.print(f"storage: {report.backend.describe()}; why: {report.choice.reason}")
         # The demo's people are reached by webhooks to a local inbox standing for their phones.
         spec = replace(spec, notify_url=stack.enter_context(recipients_inbox()))
         platform = Platform(settings)

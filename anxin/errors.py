@@ -21,3 +21,7 @@ class NotFound(AnxinError):
 
 class Conflict(AnxinError):
     """A registry object the user wants to create already exists or breaks a rule."""
+
+
+class StorageUnavailable(AnxinError):
+    """The storage path ``ANXIN_STORAGE`` asks for cannot be used on this server or database."""

@@ -105,10 +105,15 @@ def _as_postgres_user(cmd: list[str]) -> list[str]:
 
 @dataclass
 class PrivatePostgres:
-    """A throw-away PostgreSQL cluster with trust auth on a free port."""
+    """A throw-away PostgreSQL cluster with trust auth on a free port; ``bin_dir`` runs another
+    installation's ``pg_ctl`` and ``postgres`` than the machine's."""
 
     data: Path
     port: int = field(default_factory=free_port)
+    bin_dir: Path | None = None
+
+    def _bin(self, name: str) -> str:
+        return str(self.bin_dir / name) if self.bin_dir else _pg_bin(name)
 
     @property
     def url(self) -> str:
@@ -140,7 +145,7 @@ class PrivatePostgres:
         subprocess.run(
             _as_postgres_user(
                 [
-                    _pg_bin("pg_ctl"),
+                    self._bin("pg_ctl"),
                     "-D",
                     str(self.data / "pg"),
                     "-l",
@@ -158,7 +163,7 @@ class PrivatePostgres:
     def stop(self, mode: str = "fast") -> None:
         subprocess.run(
             _as_postgres_user(
-                [_pg_bin("pg_ctl"), "-D", str(self.data / "pg"), "-m", mode, "-w", "stop"]
+                [self._bin("pg_ctl"), "-D", str(self.data / "pg"), "-m", mode, "-w", "stop"]
             ),
             check=False,
             capture_output=True,

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 
 from alerts.fall_flow import FallScorer
 from alerts.service import AlertsService
-from anxin.migrate import migrate
+from anxin.migrate import migrate, storage_options
 from anxin.settings import Settings
 from ingest.service import IngestService
 
@@ -34,7 +34,7 @@ class Platform:
         self.alerts: AlertsService | None = None
 
     def start(self) -> None:
-        migrate(self.settings.database_url)
+        migrate(self.settings.database_url, storage_options(self.settings))
         self.ingest = IngestService(self.settings)
         self.ingest.start()
         self._stack.callback(self.ingest.stop)

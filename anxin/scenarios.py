@@ -12,7 +12,7 @@ from rich.table import Table
 from alerts.workers import start_delivery
 from anxin.db import connect
 from anxin.demo_services import demo_settings
-from anxin.migrate import migrate
+from anxin.migrate import migrate, storage_options
 from anxin.platform import Platform
 from anxin.settings import Settings
 from device_sim.falls import FallLibrary
@@ -54,7 +54,7 @@ def run_scenarios(
     falls = FallLibrary()
     scenarios = [load_scenario(path) for path in paths]
     with ExitStack() as stack:
-        migrate(settings.database_url)
+        migrate(settings.database_url, storage_options(settings))
         notify_url = stack.enter_context(recipients_inbox())
         if with_platform:
             settings = demo_settings(settings)

@@ -12,6 +12,8 @@ from urllib.parse import unquote, urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from anxin.storage import StorageMode
+
 
 @dataclass(frozen=True)
 class MqttEndpoint:
@@ -46,6 +48,29 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:5432/anxin",
         description="PostgreSQL/TimescaleDB connection string (libpq URL).",
+    )
+    storage: StorageMode = Field(
+        StorageMode.AUTO,
+        description="Storage path: auto (TimescaleDB when it can really be created, plain "
+        "PostgreSQL when the server has no TimescaleDB; stops when it is installed but not "
+        "preloaded), timescaledb (refuses to start without it) or postgresql (plain tables).",
+    )
+    storage_job_check_s: float = Field(
+        300,
+        gt=0,
+        description="How often the alerts worker reads TimescaleDB's job statistics "
+        "(gauge anxin_storage_jobs_failing).",
+    )
+    storage_job_failures_alarm: int = Field(
+        3,
+        ge=1,
+        description="Failed runs in a row (since its last success) after which a TimescaleDB "
+        "job raises a storage_job_failing operator alarm.",
+    )
+    operator_site: str = Field(
+        "",
+        description="uid of the site that holds platform-wide operator alarms (a failing "
+        "storage job); its managers are told with the operator. Empty: the oldest site.",
     )
     mqtt_url: str = Field(
         "mqtt://127.0.0.1:1883", description="Broker URL: mqtt://user:pass@host:port."

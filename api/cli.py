@@ -19,7 +19,7 @@ def serve(settings: Settings) -> None:
     import uvicorn
 
     from anxin.db import wait_for_database, with_database
-    from anxin.migrate import migrate
+    from anxin.migrate import migrate, storage_options
     from api.app import create_app
     from api.security import check_secret
 
@@ -29,7 +29,7 @@ def serve(settings: Settings) -> None:
         console.print(f"[red]configuration error[/]: {exc}")
         raise typer.Exit(2) from None
     wait_for_database(with_database(settings.database_url, "postgres"))
-    migrate(settings.database_url)
+    migrate(settings.database_url, storage_options(settings))
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,

@@ -21,7 +21,7 @@ SERVER_URL = os.environ.get(
 MQTT_URL = os.environ.get("ANXIN_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 # One template per test run: several runs (developers, CI) may share one server.
 TEMPLATE = f"anxin_test_template_{os.getpid()}"
-pytest_plugins = ["tests.fix_api"]
+pytest_plugins = ["tests.fix_api", "tests.fix_storage_jobs"]
 
 
 def _admin() -> psycopg.Connection[tuple[object, ...]]:
@@ -35,11 +35,29 @@ def _drop(name: str) -> None:
         )
 
 
+def _close_to_connections(name: str) -> None:
+    """Make the template copyable: ``CREATE DATABASE … TEMPLATE`` fails while any session is
+    connected to it, and TimescaleDB's job scheduler keeps one open in every database that has
+    the extension (and starts it again on every copy, so stopping the workers or marking the
+    database IS_TEMPLATE does not help). Refusing new connections and ending the present ones
+    does; on plain PostgreSQL there is simply nobody to end."""
+    with _admin() as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+        )
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+
+
 @pytest.fixture(scope="session")
 def template_db() -> Iterator[str]:
     """Migrate once per run; each test then clones the result, which takes milliseconds."""
     _drop(TEMPLATE)
     migrate(with_database(SERVER_URL, TEMPLATE))
+    _close_to_connections(TEMPLATE)
     yield TEMPLATE
     _drop(TEMPLATE)
 

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from anxin.storage import StoragePath, schema_path
 from dashboards.catalog import DASHBOARDS, FOLDER_UID
 from dashboards.cli import app
 from dashboards.model import DATASOURCE_UID
@@ -358,7 +359,7 @@ def test_a_bad_url_is_refused(grafana):
         connect("grafana.local:3000", token=TOKEN, user="admin", password="")
 
 
-def test_cli_provisions_twice_with_the_database_it_finds(grafana, db_url, monkeypatch):
+def test_cli_provisions_twice_with_the_database_it_finds(grafana, db_url, conn, monkeypatch):
     state, url = grafana
     monkeypatch.setenv("ANXIN_DATABASE_URL", db_url)
     monkeypatch.setenv(
@@ -369,7 +370,9 @@ def test_cli_provisions_twice_with_the_database_it_finds(grafana, db_url, monkey
         assert result.exit_code == 0, result.output
     source = state.datasources[DATASOURCE_UID]
     assert source["url"] == "timescaledb:5432"
-    assert source["jsonData"]["timescaledb"] is False  # the test server has no TimescaleDB
+    # whatever the test server is: the readings' path, as the migrations chose it
+    on_timescale = schema_path(conn) is StoragePath.TIMESCALEDB
+    assert source["jsonData"]["timescaledb"] is on_timescale
     assert source["jsonData"]["postgresVersion"] >= 1000
     assert len(state.dashboards) == len(DASHBOARDS)
     assert sum(r.method == "POST" for r in state.requests) == 2 + len(DASHBOARDS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import psycopg
 import pytest
 
@@ -47,6 +49,29 @@ def test_hourly_aggregates_and_retention_work_on_this_server(db_url, conn):
         deleted = apply_retention(conn=conn)
         assert deleted["reading_vitals"] == 1
         assert conn.execute("SELECT count(*) FROM reading_vitals").fetchone()[0] == 2
+
+
+def test_device_presence_has_retention_on_either_path(db_url, conn):
+    _, dev = register_bracelet(db_url)
+    device_id = conn.execute("SELECT id FROM devices WHERE uid = %s", (dev,)).fetchone()[0]
+    conn.execute(
+        """INSERT INTO device_presence (ts, device_id, state) VALUES
+           (now() - interval '91 days', %(d)s, 'offline'), (now(), %(d)s, 'online')""",
+        {"d": device_id},
+    )
+    keep = conn.execute(
+        "SELECT keep FROM retention_policy WHERE table_name = 'device_presence'"
+    ).fetchone()
+    assert keep == (timedelta(days=90),)
+    if detect_backend(conn).is_timescale:
+        policies = conn.execute(
+            """SELECT count(*) FROM timescaledb_information.jobs
+               WHERE proc_name = 'policy_retention' AND hypertable_name = 'device_presence'"""
+        ).fetchone()
+        assert policies == (1,)
+    else:
+        assert apply_retention(conn=conn)["device_presence"] == 1
+        assert conn.execute("SELECT count(*) FROM device_presence").fetchone() == (1,)
 
 
 def test_the_unique_key_absorbs_a_repeated_reading(db_url, conn):

@@ -2,10 +2,13 @@
 
 With TimescaleDB each table becomes a hypertable with compression and retention policies. On plain
 PostgreSQL the same tables stay plain, with a BRIN index on time (cheap for append-only data) and
-retention run by ``anxin db maintain``.
+retention run by ``anxin db maintain``. Which path is ``ANXIN_STORAGE``'s choice
+(``anxin.storage``): the extension being available is not enough, it must also be preloaded.
 """
 
 from yoyo import step
+
+from anxin.storage import uses_timescale
 
 __depends__ = {"20261123_01_registry"}
 
@@ -32,17 +35,8 @@ RETENTION = {
 }
 
 
-def _has_timescale(conn) -> bool:  # type: ignore[no-untyped-def]
-    cur = conn.cursor()
-    cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
-    if cur.fetchone() is None:
-        return False
-    cur.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-    return True
-
-
 def apply_step(conn) -> None:  # type: ignore[no-untyped-def]
-    timescale = _has_timescale(conn)
+    timescale = uses_timescale(conn)
     cur = conn.cursor()
     for table, columns in READING_TABLES.items():
         cur.execute(

@@ -1,11 +1,14 @@
 """Hourly per-device aggregates of vitals and environment readings.
 
-TimescaleDB: continuous aggregates refreshed by a policy (they cannot be created inside a
+TimescaleDB: continuous aggregates refreshed by a policy (its window is widened at every migrate to
+the late uploads ingest accepts: ``anxin.aggregate_window``) (they cannot be created inside a
 transaction, hence ``__transactional__ = False``). Plain PostgreSQL: views with the same name and
 columns over ``date_bin``, computed when queried, so dashboards work on either.
 """
 
 from yoyo import step
+
+from anxin.storage import uses_timescale
 
 __depends__ = {"20261123_02_readings"}
 __transactional__ = False
@@ -26,15 +29,9 @@ AGGREGATES = {
 }
 
 
-def _timescale(conn) -> bool:  # type: ignore[no-untyped-def]
-    cur = conn.cursor()
-    cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
-    return cur.fetchone() is not None
-
-
 def apply_step(conn) -> None:  # type: ignore[no-untyped-def]
     cur = conn.cursor()
-    if _timescale(conn):
+    if uses_timescale(conn):
         for view, (table, columns) in AGGREGATES.items():
             cur.execute(
                 f"""CREATE MATERIALIZED VIEW {view} WITH (timescaledb.continuous) AS
@@ -58,7 +55,7 @@ def apply_step(conn) -> None:  # type: ignore[no-untyped-def]
 
 def rollback_step(conn) -> None:  # type: ignore[no-untyped-def]
     cur = conn.cursor()
-    kind = "MATERIALIZED VIEW" if _timescale(conn) else "VIEW"
+    kind = "MATERIALIZED VIEW" if uses_timescale(conn) else "VIEW"
     for view in AGGREGATES:
         cur.execute(f"DROP {kind} IF EXISTS {view}")
 

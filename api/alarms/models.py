@@ -21,7 +21,7 @@ class AlarmSummary(BaseModel):
     site_id: int
     site_uid: str
     site_name: str
-    subject_kind: str = Field(description="resident, location, device or channel")
+    subject_kind: str = Field(description="resident, location, device, channel or storage_job")
     subject_id: int
     subject_name: str | None = Field(description="resident or location name, device uid")
     device_id: int | None
