@@ -24,6 +24,8 @@ from tests.helpers import (
 
 HOUR_MS = 3_600_000
 REFRESH_S = 1.0
+FLOOD = 600
+"""Messages of each kind (unknown, deactivated) in the flood."""
 
 
 @pytest.fixture
@@ -141,7 +143,8 @@ def test_a_flood_from_unknown_and_deactivated_devices_re_reads_the_registry_once
     pub = Publisher(mqtt_url)
     started = time.monotonic()
     sent = 0
-    while time.monotonic() - started < 3 * REFRESH_S:
+    # A flood of a fixed size over at least three refresh intervals, however fast this machine is.
+    while sent < FLOOD or time.monotonic() - started < 3 * REFRESH_S:
         pub.publish(f"anxin/v1/{site}/ghost-{sent % 7}/reading", _sos(sent), wait=False)
         pub.publish(f"anxin/v1/{site}/{off}/reading", _sos(sent), wait=False)
         sent += 1
@@ -152,7 +155,6 @@ def test_a_flood_from_unknown_and_deactivated_devices_re_reads_the_registry_once
     for name, index in indexes.items():
         loads = index.loads - loads_before[name]
         assert loads <= elapsed / REFRESH_S + 1, f"{name} read the registry {loads} times"
-    assert sent > 500
     assert count(db_url, "SELECT count(*) FROM alarms") == 1
 
     with psycopg.connect(db_url) as conn:
