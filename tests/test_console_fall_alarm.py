@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 from psycopg.types.json import Jsonb
 
 from tests.fix_api import World
 from tests.test_console_pages import log_in
+from tests.test_fall_chart import fall_on_the_side
 
 IMPACT_MS = 1_796_000_000_123
 RATE_HZ = 50.0
@@ -39,14 +39,12 @@ def make_fall_alarm(conn, world: World, *, evidence: dict[str, object] = EVIDENC
 
 def store_window(conn, world: World) -> None:
     """The window ingest stored for the impact: still, 6 g at 0, then lying on the side."""
-    n = int((9500 - START_MS) / 1000 * RATE_HZ)
-    t_s = (START_MS + np.arange(n) * 1000 / RATE_HZ) / 1000
-    acc = np.where((t_s < 0)[:, None], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0])
-    acc[int(np.argmin(np.abs(t_s)))] = [4.0, 3.0, 3.3]
+    window = fall_on_the_side(RATE_HZ)
+    assert window.t_s[0] * 1000 == pytest.approx(START_MS)
     conn.execute(
         """INSERT INTO impact_window (ts, device_id, seq, rate_hz, range_g, start_ms, acc)
            VALUES (to_timestamp(%s / 1000.0), %s, 41, %s, 8, %s, %s)""",
-        (IMPACT_MS, world.devices["b-ha-1"], RATE_HZ, START_MS, acc.ravel().tolist()),
+        (IMPACT_MS, world.devices["b-ha-1"], RATE_HZ, START_MS, window.acc_g.ravel().tolist()),
     )
 
 

@@ -64,3 +64,11 @@ def test_older_evidence_without_a_band_or_a_score():
     older = score_scale({"score": 0.7, "threshold": 0.5})
     assert older is not None and older.ask_low is None and older.decision == "above"
     assert score_scale({"rule": "fall_classifier"}) is None
+
+
+def test_a_window_that_starts_late_takes_the_posture_from_what_it_has():
+    whole = fall_on_the_side()
+    late = whole.t_s >= -0.6
+    window = ImpactWindow(whole.t_s[late], whole.acc_g[late], 0, 0.0, whole.peak_g, complete=False)
+    series = window_series(window)
+    assert series.tilt_deg[0] < 1.0 and abs(series.tilt_deg[-1] - 90.0) < 1.0

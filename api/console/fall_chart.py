@@ -30,11 +30,12 @@ draw random angles: what matters is where the wrist points, not how it shook."""
 MAX_POINTS = 600
 """Points per polyline at most; more add bytes on a phone, not detail."""
 
-WIDTH, HEIGHT = 640, 250
-LEFT, RIGHT, TOP, BOTTOM = 40, 44, 12, 30
+WIDTH, HEIGHT = 480, 220
+LEFT, RIGHT, TOP, BOTTOM = 34, 40, 12, 22
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 TILT_TICKS = (0, 45, 90, 135, 180)
-SCALE_W, SCALE_LEFT = 600, 20
+SCALE_W, SCALE_LEFT = 440, 20
+"""The score bar: 0–1 across ``SCALE_W``, with room at both ends for the labels."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Series:
 
 @dataclass(frozen=True)
 class Tick:
+    """A label on an axis, ``at`` its SVG coordinate along that axis."""
+
     at: float
     label: str
 
@@ -67,7 +70,8 @@ class ImpactChart:
     tilt_ticks: list[Tick]
     peak_g: float
     tilt_after_deg: float | None
-    """Median tilt over the last seconds of the window: the posture the wearer ended in."""
+    """Median tilt over the window's last 2 s: the posture the wearer ended in (None when the
+    window ends within 3 s of the impact, too soon to tell)."""
     left: int = LEFT
     right: int = WIDTH - RIGHT
     top: int = TOP
@@ -87,7 +91,11 @@ class ScoreScale:
     decision: str
     """``alarm`` (above the ask band), ``ask`` (in it) or ``above`` (no band on record)."""
 
+    width: int = SCALE_W + 2 * SCALE_LEFT
+    height: int = 50
+
     def x(self, p: float) -> float:
+        """The bar's x for probability ``p``."""
         return round(SCALE_LEFT + p * SCALE_W, 1)
 
 
@@ -97,8 +105,9 @@ def window_series(window: ImpactWindow) -> Series:
     t_s = np.asarray(window.t_s, dtype=np.float64)
     smoothed = _moving_mean(acc, _samples_in(SMOOTH_S, t_s))
     reference = _posture_before(t_s, acc)
+    reference = reference / max(float(np.linalg.norm(reference)), 1e-9)
     cos = smoothed @ reference / np.maximum(np.linalg.norm(smoothed, axis=1), 1e-9)
-    tilt = np.degrees(np.arccos(np.clip(cos / max(np.linalg.norm(reference), 1e-9), -1.0, 1.0)))
+    tilt = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
     return Series(t_s=t_s, magnitude_g=np.linalg.norm(acc, axis=1), tilt_deg=tilt)
 
 
