@@ -24,6 +24,7 @@ from api.registry.models import ContactIn
 from tests.fix_api import PASSWORD
 from tests.fix_inspector import add_alarm
 from tests.helpers import Publisher, now_ms, running_platform, wait_until
+from tests.test_console_fall_alarm import make_fall_alarm, store_window
 
 pytestmark = pytest.mark.browser
 
@@ -269,3 +270,19 @@ def test_live_alarm_is_acknowledged_on_one_board_and_seen_on_another(
         "pressed by mistake while dressing",
     )
     assert errors == []
+
+
+def test_a_fall_alarm_charts_its_window_on_a_phone(world, db_url, open_page):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        alarm_id = make_fall_alarm(conn, world)
+        store_window(conn, world)
+    page = open_page("family_1", phone=True)
+    page.goto(f"/console/alarms/{alarm_id}")
+    chart = page.locator("figure.fall-chart svg")
+    chart.wait_for()
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100
+    assert page.locator("figure.score-scale svg circle.score").is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], "the page scrolls sideways"
+    _screenshot(page, "family-fall-alarm")

@@ -18,11 +18,14 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
+from alerts.fall_scoring import impact_window
 from anxin.errors import Conflict
 from api import scope
+from api.alarms import fall_evidence
 from api.alarms import service as alarms
-from api.alarms.models import AlarmSummary, ResolveIn
+from api.alarms.models import AlarmDetail, AlarmSummary, ResolveIn
 from api.console import csrf
+from api.console.fall_chart import impact_chart, score_scale, window_series
 from api.console.render import PREFIX, ConsoleRoute, error_page, is_htmx, local_path, render
 from api.console.status import display_zone, resident_statuses
 from api.db import Conn
@@ -107,12 +110,33 @@ def alarm_page(request: Request, alarm_id: int, principal: PrincipalDep, conn: C
         "alarm.html",
         {
             "alarm": detail,
+            "fall": fall_context(conn=conn, alarm=detail),
             "may_resolve": scope.can(principal, Action.RESOLVE),
             "may_acknowledge": scope.can(principal, Action.ACKNOWLEDGE),
         },
         principal=principal,
         zone=display_zone(conn=conn, principal=principal),
     )
+
+
+def fall_context(*, conn: Conn, alarm: AlarmDetail) -> dict[str, Any] | None:
+    """What a fall alarm's page charts: the impact window (None when no longer stored), the
+    score against the decision and the wearer's answer; None for alarms of other rules."""
+    if alarm.evidence.get("rule") != fall_evidence.FALL_RULE or alarm.device_id is None:
+        return None
+    reading = fall_evidence.stored_window(
+        conn=conn, device_id=alarm.device_id, evidence=alarm.evidence
+    )
+    chart = (
+        None
+        if reading is None
+        else impact_chart(window_series(impact_window(reading)), range_g=reading.range_g)
+    )
+    return {
+        "chart": chart,
+        "scale": score_scale(alarm.evidence),
+        "answer": fall_evidence.wearer_answer(conn=conn, alarm_id=alarm.id),
+    }
 
 
 @router.get("/alarms/{alarm_id}/resolve-form")
