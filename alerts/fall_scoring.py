@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from alerts.fall.model import FallModel
@@ -12,6 +14,29 @@ from anxin import wire
 STILL_AFTER_S = 8.0
 """Seconds after the impact, within the window's 9.5, that must show a wrist lying still for a
 doubtful fall to alarm without asking: someone who does not move may not be able to press."""
+
+
+def stored_impact(
+    *,
+    seq: int,
+    ts: int,
+    rate_hz: float,
+    range_g: float,
+    start_ms: int,
+    flat_acc: Sequence[float],
+    t_ms: Sequence[int] | None,
+) -> wire.Impact:
+    """An ``impact_window`` row (``acc`` stored flat, x y z per sample) as the reading the
+    bracelet sent, so that stored windows are read back by the same code as live ones."""
+    return wire.Impact(
+        seq=seq,
+        ts=ts,
+        rate_hz=float(rate_hz),
+        range_g=float(range_g),
+        start_ms=int(start_ms),
+        acc=[list(flat_acc[i : i + 3]) for i in range(0, len(flat_acc) - 2, 3)],
+        t_ms=None if t_ms is None else list(t_ms),
+    )
 
 
 def impact_window(reading: wire.Impact) -> ImpactWindow:

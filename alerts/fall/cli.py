@@ -34,11 +34,12 @@ from alerts.fall.pool import load_pool
 from alerts.fall.train import (
     SENSITIVITY_FLOOR,
     THRESHOLD_DEVICES,
-    TrainingResult,
+    CrossValidation,
     build_tables,
     cross_validate,
     train,
 )
+from alerts.fall.windows import WindowTable
 from anxin.db import connect
 from anxin.errors import AnxinError
 from anxin.settings import Settings
@@ -98,6 +99,12 @@ def _load(data: Sequence[Path]) -> TrialSet:
     return trials
 
 
+def _at_most_one_per_subject(trials: TrialSet, folds: int) -> int:
+    """Subject folds for ``trials``: asking for more than there are people would leave folds
+    empty."""
+    return min(folds, int(np.unique(trials.subject).size))
+
+
 def _files(data: list[Path] | None) -> list[Path]:
     if data:
         return data
@@ -132,7 +139,7 @@ def train_command(
     try:
         files = _files(data)
         trials = _load(files)
-        folds = min(folds, int(np.unique(trials.subject).size))
+        folds = _at_most_one_per_subject(trials, folds)
         with _progress() as progress:
             result = train(trials, folds, min_sensitivity, progress)
             names = [name for name, _ in THRESHOLD_DEVICES if name in result.tables]
@@ -141,7 +148,15 @@ def train_command(
                 for name, profile in THRESHOLD_DEVICES
                 if name in names
             ]
-            left_out = _leave_device_out(trials, result, folds, min_sensitivity, progress)
+            left_out = _leave_device_out(
+                trials,
+                result.train_table,
+                result.tables["as recorded"],
+                result.cv,
+                folds,
+                min_sensitivity,
+                progress,
+            )
         result.model.save(out)
         write(card, render(trials, result, evaluations, left_out, [str(f) for f in files]))
     except AnxinError as exc:
@@ -155,7 +170,9 @@ def train_command(
 
 def _leave_device_out(
     trials: TrialSet,
-    result: TrainingResult,
+    train_table: WindowTable,
+    recorded: WindowTable,
+    cv: CrossValidation,
     folds: int,
     floor: float,
     progress: Callable[[str, int], Callable[[int], None]],
@@ -164,9 +181,9 @@ def _leave_device_out(
         return []
     return leave_device_out(
         trials,
-        result.train_table,
-        result.tables["as recorded"],
-        result.cv,
+        train_table,
+        recorded,
+        cv,
         folds,
         floor,
         progress("leave-device-out", len(trials.device_names)),
@@ -219,7 +236,7 @@ def evaluate_command(
         profile = device_profile(rate, range_g)
         with _progress() as progress:
             if loso:
-                folds = min(folds, int(np.unique(trials.subject).size))
+                folds = _at_most_one_per_subject(trials, folds)
                 ev = evaluate_loso(trials, folds, profile, min_sensitivity, progress)
             else:
                 ev = evaluate_model(trials, FallModel.load(model_path), profile, progress)
@@ -235,20 +252,14 @@ def _evaluate_devices(files: list[Path], folds: int, floor: float, as_json: bool
     trials = _load(files)
     if len(trials.device_names) < 2:
         raise FallDataError("--leave-device-out needs dataset files of at least two devices")
-    folds = min(folds, int(np.unique(trials.subject).size))
+    folds = _at_most_one_per_subject(trials, folds)
     with _progress() as progress:
         train_table, tables = build_tables(trials, progress=progress)
         cv = cross_validate(
             trials, train_table, tables, folds, floor, progress("cross-validation", folds)
         )
-        left_out = leave_device_out(
-            trials,
-            train_table,
-            tables["as recorded"],
-            cv,
-            folds,
-            floor,
-            progress("leave-device-out", len(trials.device_names)),
+        left_out = _leave_device_out(
+            trials, train_table, tables["as recorded"], cv, folds, floor, progress
         )
     pooled = split_by_device(trials, cv_evaluation(trials, cv, None, len(tables["as recorded"])))
     for ev in left_out + pooled:

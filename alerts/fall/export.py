@@ -28,6 +28,7 @@ import psycopg
 
 from alerts.fall.dataset import FallDataError
 from alerts.fall.preprocess import FloatArray
+from alerts.fall_scoring import impact_window, stored_impact
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ WITH labelled AS (
     UNION ALL
     SELECT outcome, device_id, evidence FROM fall_prompts WHERE outcome = 'cancelled'
 )
-SELECT l.outcome, d.model, coalesce(r.uid, d.uid), w.rate_hz, w.range_g, w.start_ms, w.acc,
-       w.t_ms, (l.evidence->>'score')::float8, coalesce(l.evidence->>'model_version', '')
+SELECT l.outcome, d.model, coalesce(r.uid, d.uid), w.seq, (l.evidence->>'impact_ts')::bigint,
+       w.rate_hz, w.range_g, w.start_ms, w.acc, w.t_ms, (l.evidence->>'score')::float8,
+       coalesce(l.evidence->>'model_version', '')
   FROM labelled l
   JOIN devices d ON d.id = l.device_id
   LEFT JOIN residents r ON r.id = d.resident_id
@@ -89,23 +91,20 @@ def labelled_windows(*, conn: Conn, key: bytes) -> list[FieldWindow]:
     """Every impact window behind a fall alarm resolved as real or false alarm, or behind a
     possible fall that the wearer cancelled."""
     windows = []
-    for (
-        outcome,
-        model,
-        identity,
-        rate,
-        range_g,
-        start_ms,
-        flat,
-        t_ms,
-        score,
-        version,
-    ) in conn.execute(_QUERY).fetchall():
-        acc = np.asarray(flat, dtype=np.float64).reshape(-1, 3)
-        if t_ms is not None:
-            offsets_ms = np.asarray(t_ms, dtype=np.float64)
-        else:
-            offsets_ms = start_ms + np.arange(acc.shape[0]) * 1000.0 / rate
+    for row in conn.execute(_QUERY).fetchall():
+        outcome, model, identity, seq, ts, rate, range_g, start_ms, flat, t_ms = row[:10]
+        score, version = row[10:]
+        window = impact_window(
+            stored_impact(
+                seq=seq,
+                ts=ts,
+                rate_hz=rate,
+                range_g=range_g,
+                start_ms=start_ms,
+                flat_acc=flat,
+                t_ms=t_ms,
+            )
+        )
         label, activity = LABELS[outcome]
         windows.append(
             FieldWindow(
@@ -113,8 +112,8 @@ def labelled_windows(*, conn: Conn, key: bytes) -> list[FieldWindow]:
                 device_model=model or UNKNOWN_MODEL,
                 label=label,
                 activity=activity,
-                t_s=(offsets_ms - offsets_ms[0]) / 1000.0,
-                acc_g=acc,
+                t_s=window.t_s - window.t_s[0],
+                acc_g=window.acc_g,
                 rate_hz=float(rate),
                 range_g=float(range_g),
                 score=float("nan") if score is None else float(score),

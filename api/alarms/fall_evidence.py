@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from alerts.fall_scoring import stored_impact
 from anxin import wire
 from api.db import Conn
 
@@ -56,14 +57,14 @@ def stored_window(*, conn: Conn, device_id: int, evidence: Mapping[str, Any]) ->
     if row is None:
         return None
     rate_hz, range_g, start_ms, flat, t_ms = row
-    return wire.Impact(
+    return stored_impact(
         seq=seq,
         ts=impact_ts,
-        rate_hz=float(rate_hz),
-        range_g=float(range_g),
-        start_ms=int(start_ms),
-        acc=[list(flat[i : i + 3]) for i in range(0, len(flat) - 2, 3)],
-        t_ms=None if t_ms is None else list(t_ms),
+        rate_hz=rate_hz,
+        range_g=range_g,
+        start_ms=start_ms,
+        flat_acc=flat,
+        t_ms=t_ms,
     )
 
 
